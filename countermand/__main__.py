@@ -1,0 +1,3 @@
+from countermand.cli import main
+
+main()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CancellationsConfig(AppConfig):
+    name = "countermand.cancellations"
+    label = "cancellations"

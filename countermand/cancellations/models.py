@@ -1,0 +1,76 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+class CancellationRequest(models.Model):
+    """One attempt to cancel an order, followed until the ERP confirms or denies it.
+
+    At most one *open* request (Requested, Sent, Failed) exists per order; the database enforces it.
+    """
+
+    class Channel(models.TextChoices):
+        STOREFRONT = "storefront"
+        API = "api"
+        ADMIN = "admin"
+        BULK = "bulk"
+
+    class State(models.TextChoices):
+        REQUESTED = "Requested"
+        SENT = "Sent"
+        CONFIRMED = "Confirmed"
+        DENIED = "Denied"
+        FAILED = "Failed"
+        LOCAL_ONLY = "LocalOnly", "Local only (not sent to the ERP)"
+
+    OPEN_STATES = (State.REQUESTED, State.SENT, State.FAILED)
+    NEEDS_ATTENTION_STATES = (State.FAILED, State.LOCAL_ONLY)
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="cancellation_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    reason_code = models.CharField(max_length=100)
+    reason_text = models.TextField(blank=True)
+    forced = models.BooleanField(default=False, help_text="Cancelled by an administrator outside the status rules.")
+    previous_status = models.CharField(max_length=50)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED, db_index=True)
+    erp_message = models.TextField(blank=True)
+    erp_reference = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=100, unique=True, default=new_idempotency_key, editable=False)
+    job = models.ForeignKey(
+        "integration.IntegrationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    send_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["Requested", "Sent", "Failed"]),
+                name="one_open_cancellation_per_order",
+            )
+        ]
+        permissions = [("resend_cancellation", "Can resend a failed or local-only cancellation to the ERP")]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in self.NEEDS_ATTENTION_STATES

@@ -1,0 +1,348 @@
+"""Every state change of a cancellation: request, send, confirm, deny, fail, resend.
+
+Each function is one transaction that locks the order row, re-checks what it must, and writes an
+OrderEvent. E-mail goes out after commit. The OrderCancel job is inserted in the same transaction as the
+request, so a cancellation and its delivery to the ERP commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from countermand.cancellations.models import CancellationRequest
+from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.integration.models import JobDefinition
+from countermand.integration.services import job_enqueue
+from countermand.orders.models import Order, OrderEvent
+from countermand.orders.policies import (
+    ALREADY_REQUESTED,
+    Actor,
+    Blocker,
+    cancellation_blockers,
+)
+from countermand.orders.selectors import cancellation_rules
+from countermand.settings.selectors import settings_snapshot
+
+logger = logging.getLogger(__name__)
+State = CancellationRequest.State
+Channel = CancellationRequest.Channel
+
+
+class OrderNotCancellable(Conflict):
+    """The rules forbid this cancellation; `blockers` says why."""
+
+    code = "ORDER_NOT_CANCELLABLE"
+
+    def __init__(self, blockers: list[Blocker]) -> None:
+        super().__init__(" ".join(b.message for b in blockers), blockers=[b.as_dict() for b in blockers])
+        self.blockers = blockers
+
+
+class InvalidCancellationState(Conflict):
+    code = "INVALID_CANCELLATION_STATE"
+
+
+def cancel_job_definition(job_name: str) -> JobDefinition | None:
+    return JobDefinition.objects.filter(name=job_name, is_active=True).first()
+
+
+def _lock_order(order_id: int) -> Order:
+    try:
+        return Order.objects.select_for_update().get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound("The order no longer exists.", code="ORDER_NOT_FOUND") from None
+
+
+def _lock_request(request_id: int) -> tuple[CancellationRequest, Order]:
+    request = CancellationRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        raise NotFound(f"There is no cancellation request {request_id}.", code="CANCELLATION_NOT_FOUND")
+    order = _lock_order(request.order_id)  # order first, then the request: one lock order everywhere
+    request = CancellationRequest.objects.select_for_update().get(pk=request_id)
+    return request, order
+
+
+def _set_status(order: Order, status: str) -> str:
+    old = order.status
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
+    return old
+
+
+def _enqueue_cancel_job(request: CancellationRequest, order: Order, definition: JobDefinition) -> None:
+    declared = {p.name for p in definition.parameters.all()}
+    request.job = job_enqueue(
+        definition=definition,
+        parameters={"OrderNumber": order.erp_or_web_number} if "OrderNumber" in declared else {},
+        order=order,
+        dedupe_key=f"OrderCancel:{order.pk}",
+        idempotency_key=request.idempotency_key,
+        requested_by=request.requested_by,
+    )
+    request.send_count += 1
+
+
+def _event(
+    order: Order,
+    type: str,
+    *,
+    actor_id: int | None,
+    channel: str = "",
+    old_status: str = "",
+    new_status: str = "",
+    message: str = "",
+    **data: Any,
+) -> None:
+    OrderEvent.objects.create(
+        order=order,
+        type=type,
+        actor_id=actor_id,
+        channel=channel,
+        old_status=old_status,
+        new_status=new_status or order.status,
+        message=message,
+        data=data,
+    )
+
+
+def order_cancel_request(
+    *,
+    order: Order,
+    actor: Actor,
+    channel: str,
+    reason_code: str,
+    note: str = "",
+    force: bool = False,
+) -> CancellationRequest:
+    """Request the cancellation of `order` for `actor` through `channel` (storefront, api, admin, bulk).
+
+    In one transaction: lock the order, re-check the rules, create the CancellationRequest, set the order
+    to the CancellationRequestedStatus, write the OrderEvent and queue the OrderCancel job with its
+    OrderNumber parameter and the request's idempotency key. Without an active OrderCancel job definition
+    the order is cancelled here only (request state LocalOnly) or refused, per CancellationWithoutErpJob.
+
+    `force` (administrators with the force-cancel permission) skips the status rules and needs a note.
+    Raises OrderNotCancellable (with blockers), ValidationFailed for a missing or unknown reason.
+    """
+    if channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {channel!r}.", code="INVALID_CHANNEL")
+    reason_code = (reason_code or "").strip()
+    note = (note or "").strip()
+    if not reason_code:
+        raise ValidationFailed("Choose a reason for the cancellation.", code="REASON_REQUIRED")
+    if force and not note:
+        raise ValidationFailed("A forced cancellation needs a note saying why.", code="REASON_REQUIRED")
+    with transaction.atomic():
+        order = _lock_order(order.pk)
+        rules = cancellation_rules([order])
+        blockers = cancellation_blockers(order, rules=rules, actor=actor, force=force)
+        if blockers:
+            raise OrderNotCancellable(blockers)
+        snapshot = settings_snapshot(
+            names=["CancellationReasons", "OrderCancelJobName"], website_ids=[order.website_id]
+        )
+        reasons = snapshot.get("CancellationReasons", order.website_id)
+        if actor.kind == "buyer" and reason_code not in reasons:
+            raise ValidationFailed(
+                f"{reason_code!r} is not one of the offered reasons: {', '.join(reasons)}.",
+                code="INVALID_REASON",
+            )
+        definition = cancel_job_definition(snapshot.get("OrderCancelJobName"))
+        request = CancellationRequest(
+            order=order,
+            requested_by_id=actor.user_id,
+            channel=channel,
+            reason_code=reason_code,
+            reason_text=note,
+            forced=force,
+            previous_status=order.status,
+        )
+        try:
+            with transaction.atomic():
+                if definition is None:
+                    request.state = State.LOCAL_ONLY
+                    request.resolved_at = timezone.now()
+                    request.save()
+                    old = _set_status(order, rules.cancelled_status)
+                    _event(
+                        order,
+                        OrderEvent.Type.CANCELLED_LOCALLY,
+                        actor_id=actor.user_id,
+                        channel=channel,
+                        old_status=old,
+                        request_id=request.pk,
+                        reason=reason_code,
+                        message="Cancelled here only: NOT sent to the ERP, because no active "
+                        f"{snapshot.get('OrderCancelJobName')} job definition exists.",
+                    )
+                    logger.warning("order %s cancelled locally only: no active cancel job", order)
+                else:
+                    request.save()
+                    _enqueue_cancel_job(request, order, definition)
+                    request.save(update_fields=["job", "send_count"])
+                    old = _set_status(order, rules.requested_status)
+                    _event(
+                        order,
+                        OrderEvent.Type.CANCELLATION_REQUESTED,
+                        actor_id=actor.user_id,
+                        channel=channel,
+                        old_status=old,
+                        message=note,
+                        request_id=request.pk,
+                        reason=reason_code,
+                        job_id=request.job_id,
+                        forced=force,
+                    )
+        except IntegrityError as exc:
+            # Another transaction opened a request first (possible where row locks are not taken).
+            raise OrderNotCancellable(
+                [Blocker(ALREADY_REQUESTED, "A cancellation of this order has already been requested.")]
+            ) from exc
+    return request
+
+
+def cancellation_mark_sent(*, request_id: int) -> CancellationRequest:
+    """The worker started delivering the request to the ERP."""
+    with transaction.atomic():
+        request, order = _lock_request(request_id)
+        if request.state == State.REQUESTED:
+            request.state = State.SENT
+            request.save(update_fields=["state", "updated_at"])
+            _event(order, OrderEvent.Type.CANCELLATION_SENT, actor_id=None, request_id=request.pk)
+    return request
+
+
+def cancellation_confirm(
+    *, request_id: int, erp_status: str = "", erp_reference: str = "", erp_message: str = ""
+) -> CancellationRequest:
+    """The ERP confirmed: the order takes `erp_status` (else CancelledStatus), the buyer is told."""
+    with transaction.atomic():
+        request, order = _lock_request(request_id)
+        if request.state == State.CONFIRMED:
+            return request
+        if request.state not in CancellationRequest.OPEN_STATES:
+            raise InvalidCancellationState(f"A {request.state} cancellation cannot be confirmed.")
+        cancelled = settings_snapshot(names=["CancelledStatus"]).get("CancelledStatus")
+        request.state = State.CONFIRMED
+        request.erp_reference = erp_reference[:200]
+        request.erp_message = erp_message
+        request.resolved_at = timezone.now()
+        request.save()
+        old = _set_status(order, erp_status or cancelled)
+        _event(
+            order,
+            OrderEvent.Type.CANCELLATION_CONFIRMED,
+            actor_id=None,
+            old_status=old,
+            message=erp_message,
+            request_id=request.pk,
+            erp_reference=erp_reference,
+        )
+        transaction.on_commit(lambda: _notify_buyer(request.pk))
+    return request
+
+
+def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationRequest:
+    """The ERP refused: the order goes back to its previous status; the ERP's message is kept and shown."""
+    with transaction.atomic():
+        request, order = _lock_request(request_id)
+        if request.state == State.DENIED:
+            return request
+        if request.state not in CancellationRequest.OPEN_STATES:
+            raise InvalidCancellationState(f"A {request.state} cancellation cannot be denied.")
+        request.state = State.DENIED
+        request.erp_message = erp_message
+        request.resolved_at = timezone.now()
+        request.save()
+        old = _set_status(order, request.previous_status)
+        _event(
+            order,
+            OrderEvent.Type.CANCELLATION_DENIED,
+            actor_id=None,
+            old_status=old,
+            message=erp_message,
+            request_id=request.pk,
+        )
+        transaction.on_commit(lambda: _notify_buyer(request.pk))
+    return request
+
+
+def cancellation_fail(*, request_id: int, error: str) -> CancellationRequest:
+    """Delivery gave up (retries exhausted): the request needs attention; the order keeps its status."""
+    with transaction.atomic():
+        request, order = _lock_request(request_id)
+        if request.state not in (State.REQUESTED, State.SENT):
+            return request
+        request.state = State.FAILED
+        request.erp_message = error
+        request.save()
+        _event(order, OrderEvent.Type.CANCELLATION_FAILED, actor_id=None, message=error, request_id=request.pk)
+    return request
+
+
+def cancellation_resend(*, request_id: int, actor: Actor) -> CancellationRequest:
+    """Send a Failed or LocalOnly request to the ERP again, with the same idempotency key."""
+    with transaction.atomic():
+        request, order = _lock_request(request_id)
+        if request.state not in CancellationRequest.NEEDS_ATTENTION_STATES:
+            raise InvalidCancellationState(
+                f"Only failed or local-only cancellations can be resent; this one is {request.state}."
+            )
+        snapshot = settings_snapshot(names=["OrderCancelJobName", "CancellationRequestedStatus"])
+        definition = cancel_job_definition(snapshot.get("OrderCancelJobName"))
+        if definition is None:
+            raise Conflict(
+                f"There is no active {snapshot.get('OrderCancelJobName')} job definition to send it with; "
+                "create one (Administration › Jobs › Job Definitions) first.",
+                code="NO_ERP_JOB",
+            )
+        was_local = request.state == State.LOCAL_ONLY
+        request.state = State.REQUESTED
+        request.resolved_at = None
+        request.erp_message = ""
+        try:
+            with transaction.atomic():
+                request.save()
+                _enqueue_cancel_job(request, order, definition)
+                request.save(update_fields=["job", "send_count"])
+        except IntegrityError as exc:
+            raise Conflict("This order already has an open cancellation.", code="ALREADY_REQUESTED") from exc
+        old = order.status
+        if was_local:
+            _set_status(order, snapshot.get("CancellationRequestedStatus"))
+        _event(
+            order,
+            OrderEvent.Type.CANCELLATION_RESENT,
+            actor_id=actor.user_id,
+            channel=Channel.ADMIN,
+            old_status=old,
+            request_id=request.pk,
+            job_id=request.job_id,
+        )
+    return request
+
+
+def _notify_buyer(request_id: int) -> None:
+    """E-mail the buyer who asked: the ERP confirmed or denied their cancellation."""
+    request = CancellationRequest.objects.select_related("order", "requested_by").get(pk=request_id)
+    user = request.requested_by
+    if user is None or not user.email or user.is_staff:
+        return
+    order = request.order
+    if request.state == State.CONFIRMED:
+        subject = f"Order {order.web_order_number} is cancelled"
+        body = f"Your cancellation of order {order.web_order_number} has been confirmed."
+    else:
+        subject = f"Order {order.web_order_number} could not be cancelled"
+        body = f"Your cancellation of order {order.web_order_number} was refused" + (
+            f": {request.erp_message}" if request.erp_message else "."
+        )
+    try:
+        send_mail(subject, body, None, [user.email])
+    except Exception:  # the cancellation stands; a mail server hiccup must not undo it
+        logger.exception("cannot e-mail %s about cancellation %s", user.email, request_id)

@@ -1,0 +1,214 @@
+"""The setup guide as a live checklist: every step, done or missing, and how to fix it.
+
+Used by `countermand check`, the Admin Console's *Cancellation setup* page and `GET /api/v1/admin/setup/check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from countermand.integration.models import IntegrationConnection, JobDefinition
+from countermand.integration.processors.registry import NONE, definition_processor_problems, registry
+from countermand.orders.models import OrderStatusMapping
+from countermand.settings.selectors import settings_snapshot
+from countermand.websites.models import Website
+
+OK, MISSING, WARNING = "ok", "missing", "warning"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    key: str
+    title: str
+    state: str  # ok | missing | warning
+    detail: str
+    fix: str = ""
+    link: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == OK
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def setup_check() -> list[CheckItem]:
+    """Check every step of the setup guide against the database. `missing` items are required steps."""
+    items: list[CheckItem] = []
+    websites = list(Website.objects.filter(is_active=True))
+    snapshot = settings_snapshot(website_ids=[w.pk for w in websites])
+    mappings = list(OrderStatusMapping.objects.all())
+    allowing = {m.erp_order_status for m in mappings if m.allow_cancellation}
+
+    app_statuses = snapshot.get("OrderCancelStatuses")
+    items.append(
+        CheckItem(
+            "application-setting",
+            "Application setting OrderCancelStatuses lists the statuses that may be cancelled",
+            OK if app_statuses else MISSING,
+            f"OrderCancelStatuses = {', '.join(app_statuses)}" if app_statuses else "OrderCancelStatuses is empty.",
+            "Administration › System › Application Settings: filter on OrderCancelStatuses and enter Submitted "
+            "(or run: countermand manage setting_set OrderCancelStatuses Submitted).",
+            "/admin/settings/applicationsetting/",
+        )
+    )
+
+    enabled = [w for w in websites if snapshot.get("AllowCancellationRequest", w.pk)]
+    items.append(
+        CheckItem(
+            "website-setting",
+            "Website setting AllowCancellationRequest is True on a website",
+            OK if enabled else MISSING,
+            (f"Enabled on: {', '.join(w.name for w in enabled)}." if enabled else "")
+            + (
+                f" Disabled on: {', '.join(w.name for w in websites if w not in enabled)}."
+                if len(enabled) < len(websites)
+                else ""
+            )
+            if websites
+            else "There is no active website.",
+            "Websites › Edit › Settings: set AllowCancellationRequest to True.",
+            "/admin/websites/website/",
+        )
+    )
+
+    items.append(
+        CheckItem(
+            "status-mapping",
+            "Order Status Mapping has a status with Allow Cancellation",
+            OK if allowing else MISSING,
+            f"Allow Cancellation on: {', '.join(sorted(allowing))}."
+            if allowing
+            else f"{len(mappings)} mapping(s), none with Allow Cancellation.",
+            "Administration › System › Order Status Mapping: create the mapping and tick Allow Cancellation.",
+            "/admin/orders/orderstatusmapping/",
+        )
+    )
+
+    cancellable_by_site = {w.pk: set(snapshot.get("CancellableOrderStatuses", w.pk)) for w in websites}
+    any_cancellable = set().union(*cancellable_by_site.values()) if cancellable_by_site else set()
+    if not any_cancellable:
+        any_cancellable = set(snapshot.get("CancellableOrderStatuses"))
+    items.append(
+        CheckItem(
+            "cancellable-statuses",
+            "Settings › Cancellable Order Statuses lists the statuses from the mapping screen",
+            OK if any_cancellable else MISSING,
+            f"Cancellable Order Statuses = {', '.join(sorted(any_cancellable))}."
+            if any_cancellable
+            else "Cancellable Order Statuses is empty.",
+            "Administration › System › Settings › Order Cancellation: add each status (the + button).",
+            "/admin/settings/setting/",
+        )
+    )
+
+    listed = set(app_statuses) | any_cancellable
+    not_mapped = sorted(listed - allowing)
+    not_listed = sorted(allowing - listed)
+    if not_mapped or not_listed:
+        parts = []
+        if not_mapped:
+            parts.append(f"listed as cancellable but no mapping allows cancellation: {', '.join(not_mapped)}")
+        if not_listed:
+            parts.append(f"mapping allows cancellation but no setting lists it: {', '.join(not_listed)}")
+        items.append(
+            CheckItem(
+                "statuses-consistent",
+                "Cancellable statuses and the Order Status Mapping agree",
+                WARNING,
+                "Likely mistake — " + "; ".join(parts) + ". Orders in these statuses cannot be cancelled.",
+                "Make the settings and the mappings' Allow Cancellation list the same statuses.",
+                "/admin/orders/orderstatusmapping/",
+            )
+        )
+
+    connections = list(IntegrationConnection.objects.filter(is_active=True))
+    items.append(
+        CheckItem(
+            "connection",
+            "An active ERP connection exists",
+            OK if connections else MISSING,
+            f"Connections: {', '.join(f'{c.name} ({c.type_name})' for c in connections)}."
+            if connections
+            else "There is no active connection.",
+            "Administration › Jobs › Connections: add the ERP connection.",
+            "/admin/integration/integrationconnection/",
+        )
+    )
+
+    job_name = snapshot.get("OrderCancelJobName")
+    definition = (
+        JobDefinition.objects.select_related("connection").prefetch_related("parameters").filter(name=job_name).first()
+    )
+    cancel_on = bool(enabled)
+    if definition is None or not definition.is_active:
+        state_word = "does not exist" if definition is None else "is not active"
+        items.append(
+            CheckItem(
+                "cancel-job",
+                f"An active {job_name} job definition exists",
+                MISSING,
+                f"IMPORTANT: the {job_name} job definition {state_word}. "
+                + (
+                    "Cancellation is switched on, so orders cancelled now are cancelled HERE ONLY and the ERP is "
+                    "never told."
+                    if cancel_on
+                    else "Without it, cancellations never reach the ERP."
+                ),
+                f"Administration › Jobs › Job Definitions: add {job_name} (Job Type Execution, the ERP connection, "
+                "your ERP's integration processor, parameter OrderNumber of type String).",
+                "/admin/integration/jobdefinition/",
+            )
+        )
+    else:
+        problems = []
+        if definition.job_type != JobDefinition.JobType.EXECUTION:
+            problems.append(f"job type is {definition.job_type}, the guide says Execution")
+        if definition.connection is None:
+            problems.append("it has no connection")
+        elif not definition.connection.is_active:
+            problems.append(f"its connection {definition.connection.name} is not active")
+        if not definition.integration_processor or definition.integration_processor == NONE:
+            problems.append("it has no integration processor")
+        if not any(p.name == "OrderNumber" and p.value_type == "String" for p in definition.parameters.all()):
+            problems.append("it has no OrderNumber parameter of type String")
+        items.append(
+            CheckItem(
+                "cancel-job",
+                f"An active {job_name} job definition exists",
+                MISSING if problems else OK,
+                (f"{job_name} is incomplete: " + "; ".join(problems) + ".")
+                if problems
+                else f"{job_name}: {definition.integration_processor} on {definition.connection}.",
+                "Administration › Jobs › Job Definitions › " + job_name + ": fix the Details and Parameters tabs.",
+                f"/admin/integration/jobdefinition/{definition.pk}/change/",
+            )
+        )
+
+    broken = []
+    for d in JobDefinition.objects.select_related("connection").filter(is_active=True):
+        for problem in definition_processor_problems(
+            preprocessor=d.preprocessor,
+            integration_processor=d.integration_processor,
+            post_processor=d.post_processor,
+            connection_type=d.connection.type_name if d.connection else None,
+        ):
+            broken.append(f"{d.name}: {problem}")
+    broken.extend(registry().load_errors)
+    items.append(
+        CheckItem(
+            "processors",
+            "Every job definition's processors are installed",
+            MISSING if broken else OK,
+            " ".join(broken) if broken else f"{len(registry().processors)} processors installed.",
+            "Install the processor package (pip install …) or choose an installed processor.",
+            "/admin/integration/jobdefinition/",
+        )
+    )
+
+    return items
+
+
+def setup_is_complete(items: list[CheckItem]) -> bool:
+    return all(item.state != MISSING for item in items)

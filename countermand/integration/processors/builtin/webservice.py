@@ -1,0 +1,150 @@
+"""The `WebService` connection type and its order-cancel processor: any ERP with an HTTP JSON API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from countermand.core.errors import ValidationFailed
+from countermand.integration.processors.base import (
+    ErpRejected,
+    Processor,
+    ProcessorContext,
+    TransientError,
+)
+from countermand.integration.processors.registry import ConnectionType
+
+DEFAULT_CANCEL_PATH = "/orders/{OrderNumber}/cancel"
+DEFAULT_CANCEL_BODY = {"orderNumber": "{OrderNumber}", "reason": "{Reason}", "note": "{Note}"}
+WEBSERVICE_OPTIONS = {
+    "cancelMethod": "HTTP method of the cancel call (default POST).",
+    "cancelPath": f"Path template appended to the URL (default {DEFAULT_CANCEL_PATH}).",
+    "cancelBody": "JSON body template; {Placeholders} are job parameters, Reason, Note, IdempotencyKey.",
+    "rejectStatusCodes": "HTTP statuses meaning the ERP refused (default [409, 422]).",
+    "messageField": "Field of the ERP's JSON answer holding its message (default message).",
+    "statusField": "Field of the ERP's JSON answer holding the order's new ERP status (default status).",
+    "referenceField": "Field of the ERP's JSON answer holding its reference (default reference).",
+    "headers": "Extra HTTP headers (object).",
+    "refreshPath": "Path of the order list used by the order history refresh (default /orders).",
+}
+
+
+def _validate_webservice_options(options: dict[str, Any]) -> dict[str, Any]:
+    method = str(options.get("cancelMethod", "POST")).upper()
+    if method not in {"POST", "PUT", "PATCH", "DELETE"}:
+        raise ValidationFailed(
+            f"cancelMethod must be POST, PUT, PATCH or DELETE, not {method!r}.", code="INVALID_CONNECTION_OPTIONS"
+        )
+    codes = options.get("rejectStatusCodes", [409, 422])
+    if not isinstance(codes, list) or not all(isinstance(c, int) and 400 <= c < 500 for c in codes):
+        raise ValidationFailed(
+            "rejectStatusCodes must be a list of 4xx status codes, e.g. [409, 422].", code="INVALID_CONNECTION_OPTIONS"
+        )
+    if "cancelBody" in options and not isinstance(options["cancelBody"], dict | list):
+        raise ValidationFailed("cancelBody must be a JSON object or list.", code="INVALID_CONNECTION_OPTIONS")
+    if "headers" in options and not isinstance(options["headers"], dict):
+        raise ValidationFailed("headers must be a JSON object.", code="INVALID_CONNECTION_OPTIONS")
+    return options
+
+
+WEBSERVICE = ConnectionType(
+    name="WebService",
+    description="An ERP with an HTTP JSON API.",
+    options_help=WEBSERVICE_OPTIONS,
+    validate_options=_validate_webservice_options,
+)
+SANDBOX = ConnectionType(
+    name="Sandbox",
+    description="The Sandbox ERP served by Countermand itself, for the demo and for trying the product.",
+    options_help=WEBSERVICE_OPTIONS,
+    validate_options=_validate_webservice_options,
+)
+
+
+class _Placeholders(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render_template(template: Any, values: dict[str, str]) -> Any:
+    """Fill {Placeholders} in every string of a JSON template; unknown placeholders become empty."""
+    if isinstance(template, str):
+        return template.format_map(_Placeholders(values))
+    if isinstance(template, dict):
+        return {k: render_template(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_template(v, values) for v in template]
+    return template
+
+
+def template_values(context: ProcessorContext) -> dict[str, str]:
+    values = {k: "" if v is None else str(v) for k, v in context.parameters.items()}
+    values["IdempotencyKey"] = context.idempotency_key
+    values.setdefault("Reason", str(context.data.get("reason", "")))
+    values.setdefault("Note", str(context.data.get("note", "")))
+    if context.order is not None:
+        values.setdefault("WebOrderNumber", context.order.web_order_number)
+        values.setdefault("ErpOrderNumber", context.order.erp_order_number or "")
+    return values
+
+
+class WebServiceOrderCancel(Processor):
+    """Tells an HTTP JSON ERP to cancel the order named by the `OrderNumber` parameter.
+
+    Sends the job's idempotency key as the `Idempotency-Key` header. 2xx: confirmed (the answer's
+    status field, when present, becomes the order status); 409/422 (configurable): refused, with the
+    ERP's message; 408/429/5xx, timeouts and connection errors: transient.
+    """
+
+    name = "WebServiceOrderCancel"
+    connection_types = ("WebService", "Sandbox")
+    description = "Cancels an order through an HTTP JSON API."
+
+    def execute(self, context: ProcessorContext) -> None:
+        conn = context.connection
+        if conn is None or conn.http is None:
+            raise ValidationFailed("WebServiceOrderCancel needs a WebService connection on its job definition.")
+        opts = conn.options
+        values = template_values(context)
+        quoted = {k: quote(v, safe="") for k, v in values.items()}
+        path = str(opts.get("cancelPath", DEFAULT_CANCEL_PATH)).format_map(_Placeholders(quoted))
+        url = conn.url.rstrip("/") + "/" + path.lstrip("/")
+        body = render_template(opts.get("cancelBody", DEFAULT_CANCEL_BODY), values)
+        method = str(opts.get("cancelMethod", "POST")).upper()
+        headers = {"Idempotency-Key": context.idempotency_key, **opts.get("headers", {})}
+        timeout = max(0.5, min(float(conn.timeout_seconds), context.seconds_left()))
+        context.logger.info(f"{method} {url} (attempt {context.attempt})")
+        context.logger.debug(f"request body: {json.dumps(body)}")
+        try:
+            response = conn.http.request(method, url, json=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"the ERP did not answer within {timeout:.1f} s ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach the ERP at {url}: {exc}") from exc
+        answer = _json_or_empty(response)
+        message = str(answer.get(opts.get("messageField", "message"), "") or "") or response.text[:500]
+        context.logger.info(f"ERP answered HTTP {response.status_code}: {message[:200]}")
+        if response.is_success:
+            context.result["erpStatus"] = str(answer.get(opts.get("statusField", "status"), "") or "")
+            context.result["erpReference"] = str(answer.get(opts.get("referenceField", "reference"), "") or "")
+            context.result["erpMessage"] = message if answer else ""
+            return
+        if response.status_code in opts.get("rejectStatusCodes", [409, 422]):
+            raise ErpRejected(message or f"the ERP refused the cancellation (HTTP {response.status_code})")
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            raise TransientError(f"the ERP answered HTTP {response.status_code}: {message[:200]}")
+        raise RuntimeError(
+            f"the ERP answered HTTP {response.status_code} to {method} {url}: {message[:200]} — "
+            "check the connection's URL, log-on and cancelPath"
+        )
+
+
+def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,191 @@
+"""Django settings for Countermand, read from the environment.
+
+`DATABASE_URL` picks the database (default: a SQLite file in the working directory),
+`COUNTERMAND_SECRET_KEY` signs sessions and derives the key that encrypts connection passwords.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str) -> dict:
+    """Turn `sqlite:///path` or `postgres://user:pw@host:port/name` into a DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative.db is relative to the working directory, sqlite:////abs/file.db absolute.
+        path = unquote(parsed.netloc + parsed.path[1:])
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path or "countermand.db",
+            # Web and worker processes write side by side: IMMEDIATE transactions take the write lock
+            # up front (no deadlocking lock upgrades), the busy timeout waits instead of failing, and
+            # WAL lets readers run while one writes.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
+            },
+            # Tests use a file (not :memory:) so that worker subprocesses can share the test database.
+            "TEST": {
+                "NAME": os.environ.get("COUNTERMAND_TEST_SQLITE")
+                or str(Path(tempfile.gettempdir()) / f"countermand-test-{os.getpid()}.sqlite3")
+            },
+        }
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": int(options.pop("conn_max_age", "0")),
+            "OPTIONS": options,
+        }
+    raise ValueError(
+        f"DATABASE_URL scheme {parsed.scheme!r} is not supported: use sqlite:///path/to/file.db "
+        "or postgres://user:password@host:5432/name"
+    )
+
+
+DEBUG = env_bool("COUNTERMAND_DEBUG", False)
+SECRET_KEY = os.environ.get("COUNTERMAND_SECRET_KEY") or "countermand-insecure-development-key-change-me"
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("COUNTERMAND_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("COUNTERMAND_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///countermand.db"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "countermand.core",
+    "countermand.settings",
+    "countermand.websites",
+    "countermand.customers",
+    "countermand.orders",
+    "countermand.integration",
+    "countermand.cancellations",
+    "countermand.storefront",
+    "countermand.api",
+    "countermand.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "countermand.project.urls"
+WSGI_APPLICATION = "countermand.project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("COUNTERMAND_STATIC_ROOT", BASE_DIR.parent / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files straight from the apps, so `countermand serve` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "storefront:login"
+LOGIN_REDIRECT_URL = "storefront:orders"
+LOGOUT_REDIRECT_URL = "storefront:login"
+
+# Security headers; HTTPS-only cookies and HSTS when the operator says the site is behind TLS.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+_HTTPS = env_bool("COUNTERMAND_HTTPS", False)
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+SECURE_SSL_REDIRECT = _HTTPS
+SECURE_HSTS_SECONDS = 31536000 if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = _HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None
+
+EMAIL_BACKEND = os.environ.get("COUNTERMAND_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("COUNTERMAND_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("COUNTERMAND_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("COUNTERMAND_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("COUNTERMAND_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("COUNTERMAND_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("COUNTERMAND_EMAIL_FROM", "countermand@localhost")
+if EMAIL_HOST_USER or os.environ.get("COUNTERMAND_EMAIL_HOST"):
+    EMAIL_BACKEND = os.environ.get("COUNTERMAND_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Countermand API",
+    "DESCRIPTION": "Order cancellation for B2B commerce.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("COUNTERMAND_LOG_LEVEL", "INFO")},
+}

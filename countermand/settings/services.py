@@ -1,0 +1,44 @@
+"""Writing settings: one validated, audited path for the Admin Console, the API and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from countermand.settings.models import SettingChange, SystemSetting
+from countermand.settings.registry import APPLICATION, SettingError, setting_definition
+
+
+@transaction.atomic
+def setting_set(*, name: str, value: Any, website: Any = None, actor: Any = None) -> Any:
+    """Validate `value` against the registry and store it for the application or one website.
+
+    Returns the normalised value. Raises SettingError (code INVALID_SETTING) for an unknown name,
+    a value of the wrong type, or a website value for an application-wide setting.
+    """
+    definition = setting_definition(name)
+    if website is not None and definition.scope == APPLICATION:
+        raise SettingError(f"{name} is an application setting; set it without a website.", setting=name)
+    parsed = definition.parse(value)
+    row = SystemSetting.objects.select_for_update().filter(name=name, website=website).first()
+    old = row.value if row else None
+    if row is None:
+        SystemSetting.objects.create(name=name, website=website, value=parsed, updated_by=actor)
+    else:
+        row.value = parsed
+        row.updated_by = actor
+        row.save(update_fields=["value", "updated_by", "updated_at"])
+    if old != parsed:
+        SettingChange.objects.create(name=name, website=website, old_value=old, new_value=parsed, changed_by=actor)
+    return parsed
+
+
+@transaction.atomic
+def setting_reset(*, name: str, website: Any = None, actor: Any = None) -> None:
+    """Remove a stored value so the setting falls back to the application value or its default."""
+    setting_definition(name)
+    row = SystemSetting.objects.select_for_update().filter(name=name, website=website).first()
+    if row is not None:
+        SettingChange.objects.create(name=name, website=website, old_value=row.value, new_value=None, changed_by=actor)
+        row.delete()
