@@ -1,0 +1,184 @@
+"""State changes of orders that do not concern a cancellation: import from the ERP, update, status changes.
+
+Every function locks the order row (when it exists), writes an OrderEvent, and is the only way its
+fields change. Cancellations have their own services in countermand.cancellations.services.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.customers.models import Customer
+from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine
+from countermand.websites.models import Website
+
+ORDER_FIELDS = {
+    "erp_order_number",
+    "order_date",
+    "customer_po",
+    "currency",
+    "subtotal",
+    "tax_amount",
+    "shipping_amount",
+    "total",
+    "status",
+}
+LINE_FIELDS = {
+    "line_number",
+    "product_number",
+    "description",
+    "quantity_ordered",
+    "quantity_shipped",
+    "unit_price",
+    "line_total",
+    "status",
+}
+DECIMAL_FIELDS = {
+    "subtotal",
+    "tax_amount",
+    "shipping_amount",
+    "total",
+    "quantity_ordered",
+    "quantity_shipped",
+    "unit_price",
+    "line_total",
+}
+
+
+class OrderDataInvalid(ValidationFailed):
+    code = "INVALID_ORDER"
+
+
+def _clean(values: Mapping[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise OrderDataInvalid(f"Unknown {what} field(s): {', '.join(unknown)}.", fields=unknown)
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in DECIMAL_FIELDS and value is not None:
+            try:
+                value = Decimal(str(value))
+            except InvalidOperation:
+                raise OrderDataInvalid(f"{what} field {key} must be a number, not {value!r}.", field=key) from None
+        if key == "order_date" and isinstance(value, str):
+            try:
+                value = datetime.date.fromisoformat(value)
+            except ValueError:
+                raise OrderDataInvalid(f"order_date must be a date (YYYY-MM-DD), not {value!r}.", field=key) from None
+        if key == "status":
+            value = str(value or "").strip()
+            if not value or len(value) > 50:
+                raise OrderDataInvalid("status must be 1 to 50 characters.", field="status")
+        cleaned[key] = value
+    return cleaned
+
+
+def _replace_lines(order: Order, lines: Sequence[Mapping[str, Any]]) -> None:
+    cleaned = [_clean(line, LINE_FIELDS, "line") for line in lines]
+    numbers = [c.get("line_number") for c in cleaned]
+    if any(n is None for n in numbers) or len(set(numbers)) != len(numbers):
+        raise OrderDataInvalid("Every line needs a distinct line_number.", field="lines")
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create(OrderLine(order=order, **c) for c in cleaned)
+
+
+@transaction.atomic
+def order_import(
+    *,
+    web_order_number: str,
+    website: Website,
+    customer: Customer,
+    values: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]] = (),
+    actor_id: int | None = None,
+    channel: str = "api",
+) -> Order:
+    """Create an order (with its lines) as the ERP knows it. Raises Conflict when the number exists."""
+    cleaned = _clean(values, ORDER_FIELDS, "order")
+    if not cleaned.get("status"):
+        raise OrderDataInvalid("An imported order needs a status.", field="status")
+    if "order_date" not in cleaned:
+        raise OrderDataInvalid("An imported order needs an order_date.", field="order_date")
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                web_order_number=web_order_number, website=website, customer=customer, **cleaned
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"Order {web_order_number} (or its ERP number) already exists; update it instead.", code="ORDER_EXISTS"
+        ) from exc
+    _replace_lines(order, lines)
+    OrderEvent.objects.create(
+        order=order, type=OrderEvent.Type.IMPORTED, actor_id=actor_id, channel=channel, new_status=order.status
+    )
+    return order
+
+
+@transaction.atomic
+def order_update(
+    *,
+    order_id: int,
+    values: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]] | None = None,
+    actor_id: int | None = None,
+    channel: str = "api",
+    message: str = "",
+) -> Order:
+    """Update an order from the ERP (e.g. its status). Lines, when given, replace the order's lines."""
+    try:
+        order = Order.objects.select_for_update().get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound("The order no longer exists.", code="ORDER_NOT_FOUND") from None
+    cleaned = _clean(values, ORDER_FIELDS, "order")
+    old_status = order.status
+    changed = {k: v for k, v in cleaned.items() if getattr(order, k) != v}
+    for key, value in changed.items():
+        setattr(order, key, value)
+    if changed:
+        try:
+            with transaction.atomic():
+                order.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError as exc:
+            raise Conflict("Another order already has that ERP order number.", code="ORDER_EXISTS") from exc
+    if lines is not None:
+        _replace_lines(order, lines)
+    if changed or lines is not None:
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEvent.Type.STATUS_CHANGED if "status" in changed else OrderEvent.Type.UPDATED,
+            actor_id=actor_id,
+            channel=channel,
+            old_status=old_status,
+            new_status=order.status,
+            message=message,
+            data={"fields": sorted(changed), "lines": lines is not None},
+        )
+    return order
+
+
+@transaction.atomic
+def order_drift_record(*, order_id: int, kind: str, our_status: str, erp_status: str, message: str = "") -> bool:
+    """Record that the ERP contradicts us about an order (once per open kind). Returns True when new."""
+    if kind not in OrderDrift.Kind.values:
+        raise ValidationFailed(f"Unknown drift kind {kind!r}.", code="INVALID_DRIFT_KIND")
+    if OrderDrift.objects.filter(order_id=order_id, kind=kind, resolved_at__isnull=True).exists():
+        return False
+    OrderDrift.objects.create(
+        order_id=order_id, kind=kind, our_status=our_status, erp_status=erp_status, message=message
+    )
+    OrderEvent.objects.create(
+        order_id=order_id,
+        type=OrderEvent.Type.DRIFT_DETECTED,
+        old_status=our_status,
+        new_status=our_status,
+        message=message or f"ERP status {erp_status} contradicts {our_status}",
+        data={"kind": kind},
+    )
+    return True
