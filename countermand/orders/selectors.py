@@ -98,7 +98,9 @@ def order_get(number: str) -> Order:
 
 
 def buyer_orders(actor: Actor) -> QuerySet[Order]:
-    """The orders a buyer may see: their customer's, on their websites."""
+    """The orders a buyer may see: their customer's, on their websites (nothing for a non-buyer)."""
+    if actor.customer_id is None:
+        return Order.objects.none()
     return Order.objects.filter(customer_id=actor.customer_id, website_id__in=actor.website_ids)
 
 
