@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from countermand.core.crypto import decrypt_secret, encrypt_secret
 
@@ -32,6 +35,12 @@ class IntegrationConnection(models.Model):
     breaker_state = models.CharField(max_length=10, choices=BreakerState.choices, default=BreakerState.CLOSED)
     breaker_failures = models.PositiveIntegerField(default=0)
     breaker_open_until = models.DateTimeField(null=True, blank=True)
+    breaker_threshold = models.PositiveIntegerField(
+        default=5, help_text="Consecutive transient failures that open the circuit breaker (pausing this ERP)."
+    )
+    breaker_cooldown_seconds = models.PositiveIntegerField(
+        default=30, help_text="How long an open breaker pauses the ERP before one probe job is let through."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,6 +59,9 @@ class IntegrationConnection(models.Model):
     @property
     def has_password(self) -> bool:
         return bool(self.password_encrypted)
+
+
+PROCESSOR_FIELDS = frozenset({"preprocessor", "integration_processor", "post_processor", "connection"})
 
 
 class JobDefinition(models.Model):
@@ -94,9 +106,31 @@ class JobDefinition(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A definition that names a processor that is not installed (or not fit for its connection) is
+        never saved, whichever entry point saves it."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or PROCESSOR_FIELDS & {f.removesuffix("_id") for f in update_fields}:
+            from countermand.integration.services import job_definition_validate
+
+            job_definition_validate(self)
+        super().save(*args, **kwargs)
+
     @property
     def is_recurring(self) -> bool:
         return bool(self.recurring_interval_seconds or self.recurring_cron)
+
+    def clean(self) -> None:
+        """Forms (the Admin Console) show why a definition cannot be saved: unknown processors, bad cron."""
+        from django.core.exceptions import ValidationError
+
+        from countermand.core.errors import ValidationFailed
+        from countermand.integration.services import job_definition_validate
+
+        try:
+            job_definition_validate(self)
+        except ValidationFailed as exc:
+            raise ValidationError(exc.details.get("problems") or [exc.message]) from exc
 
 
 class JobDefinitionParameter(models.Model):
@@ -160,6 +194,11 @@ class IntegrationJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set by job_cancel on a running job: the worker ends the attempt as Cancelled instead of retrying it.
+    cancel_requested = models.BooleanField(default=False)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries", help_text="Re-run of a job."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -167,7 +206,8 @@ class IntegrationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "schedule_at"], name="job_queue_idx"),
             models.Index(fields=["status", "lease_expires_at"], name="job_lease_idx"),
-            models.Index(fields=["connection", "status"], name="job_connection_status_idx"),
+            models.Index(fields=["connection", "status", "schedule_at"], name="job_connection_status_idx"),
+            models.Index(fields=["status", "finished_at"], name="job_finished_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -182,6 +222,16 @@ class IntegrationJob(models.Model):
     @property
     def job_number(self) -> int:
         return self.pk
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_JOB_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
 
 
 class IntegrationJobParameter(models.Model):
@@ -212,7 +262,7 @@ class IntegrationJobLog(models.Model):
     sequence = models.PositiveIntegerField()
     attempt = models.PositiveIntegerField(default=0)
     level = models.CharField(max_length=10, choices=Level.choices)
-    logged_at = models.DateTimeField(auto_now_add=True)
+    logged_at = models.DateTimeField(default=timezone.now)
     message = models.TextField()
     module_name = models.CharField(max_length=100, blank=True)
 
@@ -222,3 +272,25 @@ class IntegrationJobLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message[:60]}"
+
+
+class SandboxErpCancellation(models.Model):
+    """The Sandbox ERP's own record of a cancellation it performed: one row per idempotency key.
+
+    The Sandbox ERP (served at /sandbox-erp/ for the demo) answers a repeated key with the stored answer,
+    so a delivery retried by the worker has one effect.
+    """
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    order_number = models.CharField(max_length=50, db_index=True)
+    http_status = models.PositiveIntegerField()
+    answer = models.JSONField(default=dict)
+    delivery_count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_delivery_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_number} {self.http_status}"

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from countermand.core.errors import Conflict, ValidationFailed
+from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     OPEN_JOB_STATUSES,
     IntegrationConnection,
     IntegrationJob,
+    IntegrationJobLog,
     IntegrationJobParameter,
     JobDefinition,
     JobDefinitionParameter,
 )
+from countermand.integration.outcomes import FAILED, cancellation_outcome_apply, cancellation_request_for_job
 from countermand.integration.processors.registry import connection_type_get, definition_processor_problems
 
 
@@ -90,9 +94,13 @@ def job_enqueue(
     schedule_at: datetime.datetime | None = None,
     schedule_slot: str | None = None,
     requested_by: Any = None,
+    requested_by_id: int | None = None,
+    retry_of_id: int | None = None,
 ) -> IntegrationJob:
     """Queue a run of `definition`. Call it inside the business transaction: the row is the outbox.
 
+    Without an `idempotency_key` the job gets a fresh one, kept by every attempt of the job, so an ERP
+    that honours the `Idempotency-Key` header applies the job once however often it is delivered.
     Raises JobParameterError for a bad parameter value (nothing is queued) and DuplicateJob when an
     open job with the same dedupe key (or a job for the same schedule slot) exists.
     """
@@ -109,9 +117,10 @@ def job_enqueue(
                 schedule_at=schedule_at or timezone.now(),
                 max_attempts=definition.max_retries + 1,
                 dedupe_key=dedupe_key,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key or f"job-{uuid.uuid4()}",
                 schedule_slot=schedule_slot,
-                requested_by=requested_by,
+                requested_by_id=requested_by.pk if requested_by is not None else requested_by_id,
+                retry_of_id=retry_of_id,
             )
             IntegrationJobParameter.objects.bulk_create(
                 IntegrationJobParameter(job=job, definition_parameter=declared[name], name=name, value=value)
@@ -162,3 +171,143 @@ def job_definition_validate(definition: JobDefinition) -> None:
         problems.append("Give either a recurrence interval or a cron expression, not both.")
     if problems:
         raise ValidationFailed(" ".join(problems), code="INVALID_JOB_DEFINITION", problems=problems)
+
+
+class JobNotFound(NotFound):
+    code = "JOB_NOT_FOUND"
+
+
+class JobNotRetryable(Conflict):
+    code = "JOB_NOT_RETRYABLE"
+
+
+class JobFinished(Conflict):
+    code = "JOB_FINISHED"
+
+
+def _actor_name(actor_id: int | None) -> str:
+    if actor_id is None:
+        return "the system"
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=actor_id).first()
+    return user.get_username() if user else f"user {actor_id}"
+
+
+def job_run(*, definition_id: int, parameters: Mapping[str, str], actor_id: int | None) -> IntegrationJob:
+    """Queue a manual run of a job definition (Admin Console *Run*, `jobdefinitions/{id}/run`, `run-job`).
+
+    The values are checked against the definition's parameters (types, required, defaults); a bad value
+    raises JobParameterError and queues nothing. The run gets its own idempotency key.
+    """
+    definition = JobDefinition.objects.filter(pk=definition_id).first()
+    if definition is None:
+        raise NotFound(f"There is no job definition {definition_id}.", code="JOB_DEFINITION_NOT_FOUND")
+    with transaction.atomic():
+        job = job_enqueue(definition=definition, parameters=dict(parameters), requested_by_id=actor_id)
+        job_log_write(
+            job_id=job.pk,
+            lines=[LogLine(IntegrationJobLog.Level.INFO, f"Queued by {_actor_name(actor_id)}.", "Countermand", 0)],
+        )
+    return job
+
+
+def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
+    """Run a Failure or Cancelled job again as a new job (`retry_of` points at the old one).
+
+    The new job keeps the parameters, the order, the dedupe key and the idempotency key, so the ERP sees
+    the same request. A job that carries a CancellationRequest is resent through `cancellation_resend`
+    (the request goes back to Requested with the same idempotency key); that needs the request to be
+    Failed or LocalOnly — a request the ERP has answered (Confirmed, Denied) is not resent.
+    Raises JobNotFound, JobNotRetryable, DuplicateJob (an open job for the same work exists).
+    """
+    from countermand.cancellations.services import cancellation_resend
+    from countermand.orders.policies import ADMIN, SYSTEM, Actor
+
+    job = IntegrationJob.objects.select_related("definition").filter(pk=job_id).first()
+    if job is None:
+        raise JobNotFound(f"There is no job {job_id}.")
+    if job.status not in (IntegrationJob.Status.FAILURE, IntegrationJob.Status.CANCELLED):
+        raise JobNotRetryable(f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
+    request = cancellation_request_for_job(job)
+    with transaction.atomic():
+        if request is not None:
+            if not request.needs_attention:
+                raise JobNotRetryable(
+                    f"Job #{job.pk} carried cancellation request {request.pk}, which is {request.state}; "
+                    "only failed or local-only cancellations are sent again."
+                )
+            actor = Actor(kind=ADMIN if actor_id is not None else SYSTEM, user_id=actor_id)
+            request = cancellation_resend(request_id=request.pk, actor=actor)
+            new_job = IntegrationJob.objects.get(pk=request.job_id)
+            new_job.retry_of_id = job.pk
+            new_job.save(update_fields=["retry_of"])
+        else:
+            new_job = job_enqueue(
+                definition=job.definition,
+                parameters={p.name: p.value for p in job.parameters.all()},
+                order=job.order,
+                dedupe_key=job.dedupe_key,
+                idempotency_key=job.idempotency_key,
+                requested_by_id=actor_id,
+                retry_of_id=job.pk,
+            )
+        who = _actor_name(actor_id)
+        job_log_write(
+            job_id=job.pk,
+            lines=[LogLine(IntegrationJobLog.Level.INFO, f"Retried by {who} as job #{new_job.pk}.", "Countermand", 0)],
+        )
+        job_log_write(
+            job_id=new_job.pk,
+            lines=[LogLine(IntegrationJobLog.Level.INFO, f"Retry of job #{job.pk}, by {who}.", "Countermand", 0)],
+        )
+    return new_job
+
+
+def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
+    """Cancel a job. Queued: it becomes Cancelled now. InProcess: cancellation is requested — the running
+    attempt ends as Cancelled instead of being retried, unless the ERP answers first (an answer the ERP
+    gave is never thrown away). A cancelled OrderCancel job leaves its CancellationRequest Failed (needs
+    attention) so it can be resent. Raises JobNotFound, JobFinished (code JOB_FINISHED).
+    """
+    who = _actor_name(actor_id)
+    with transaction.atomic():
+        job = IntegrationJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise JobNotFound(f"There is no job {job_id}.")
+        if job.status == IntegrationJob.Status.QUEUED:
+            job.status = IntegrationJob.Status.CANCELLED
+            job.finished_at = timezone.now()
+            job.lease_owner = ""
+            job.lease_expires_at = None
+            job.error = f"Cancelled by {who}."
+            job.save(update_fields=["status", "finished_at", "lease_owner", "lease_expires_at", "error"])
+            lines = [LogLine(IntegrationJobLog.Level.INFO, f"Cancelled by {who}.", "Countermand", job.attempt)]
+            lines += cancellation_outcome_apply(
+                job=job,
+                outcome=FAILED,
+                attempt=job.attempt,
+                result=job.result,
+                error=f"The delivery job #{job.pk} was cancelled by {who}; resend the cancellation when ready.",
+            )
+            job_log_write(job_id=job.pk, lines=lines, locked=True)
+        elif job.status == IntegrationJob.Status.IN_PROCESS:
+            if not job.cancel_requested:
+                job.cancel_requested = True
+                job.save(update_fields=["cancel_requested"])
+                job_log_write(
+                    job_id=job.pk,
+                    lines=[
+                        LogLine(
+                            IntegrationJobLog.Level.INFO,
+                            f"Cancel requested by {who}: attempt {job.attempt} ends as Cancelled instead of being "
+                            "retried, unless the ERP answers first.",
+                            "Countermand",
+                            job.attempt,
+                        )
+                    ],
+                    locked=True,
+                )
+        else:
+            raise JobFinished(f"Job #{job.pk} has already finished ({job.status}); it cannot be cancelled.")
+    return job

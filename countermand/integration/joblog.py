@@ -1,0 +1,105 @@
+"""The job log (IntegrationJobLog): what processors and the worker say about each attempt of a job.
+
+`JobLogBuffer` is the `JobLogger` processors get. It keeps lines in memory and writes them in batches
+(before a step that talks to an ERP, and with the attempt's outcome), so a job costs a handful of
+queries however chatty its processors are. `Debug` lines are kept only when the job definition has
+debugging on; a `Fatal` line fails the attempt.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from countermand.integration.models import IntegrationJob, IntegrationJobLog
+
+Level = IntegrationJobLog.Level
+MAX_MESSAGE = 20_000
+
+
+@dataclass
+class LogLine:
+    level: str
+    message: str
+    module_name: str
+    attempt: int
+    logged_at: datetime.datetime = field(default_factory=timezone.now)
+
+
+def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False) -> None:
+    """Append `lines` to a job's log with the next sequence numbers.
+
+    The job row is locked first (unless the caller already holds it, `locked=True`), so two writers of
+    the same job — a worker whose lease was lost and the one that took over — never pick the same sequence.
+    """
+    if not lines:
+        return
+    with transaction.atomic():
+        if not locked:
+            list(IntegrationJob.objects.select_for_update().filter(pk=job_id).values_list("pk"))
+        last = IntegrationJobLog.objects.filter(job_id=job_id).aggregate(m=Max("sequence"))["m"] or 0
+        IntegrationJobLog.objects.bulk_create(
+            IntegrationJobLog(
+                job_id=job_id,
+                sequence=last + offset,
+                attempt=line.attempt,
+                level=line.level,
+                logged_at=line.logged_at,
+                message=line.message[:MAX_MESSAGE],
+                module_name=line.module_name[:100],
+            )
+            for offset, line in enumerate(lines, start=1)
+        )
+
+
+class JobLogBuffer:
+    """A `JobLogger` for one attempt of one job. Thread-safe; `flush()` writes what is pending."""
+
+    def __init__(self, *, job_id: int, attempt: int, debugging: bool = False, module_name: str = "") -> None:
+        self.job_id = job_id
+        self.attempt = attempt
+        self.debugging = debugging
+        self.module_name = module_name
+        self.pending: list[LogLine] = []
+        self.counts = {level: 0 for level in Level.values}
+        self._lock = threading.Lock()
+
+    def _add(self, level: str, message: str) -> None:
+        with self._lock:
+            self.counts[level] += 1
+            if level == Level.DEBUG and not self.debugging:
+                return
+            self.pending.append(LogLine(level, str(message), self.module_name, self.attempt))
+
+    def debug(self, message: str) -> None:
+        self._add(Level.DEBUG, message)
+
+    def info(self, message: str) -> None:
+        self._add(Level.INFO, message)
+
+    def warn(self, message: str) -> None:
+        self._add(Level.WARN, message)
+
+    def error(self, message: str) -> None:
+        self._add(Level.ERROR, message)
+
+    def fatal(self, message: str) -> None:
+        self._add(Level.FATAL, message)
+
+    @property
+    def fatal_count(self) -> int:
+        return self.counts[Level.FATAL]
+
+    def take(self) -> list[LogLine]:
+        """Remove and return the pending lines (the caller writes them, e.g. with the outcome)."""
+        with self._lock:
+            lines, self.pending = self.pending, []
+        return lines
+
+    def flush(self) -> None:
+        job_log_write(job_id=self.job_id, lines=self.take())
