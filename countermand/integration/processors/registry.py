@@ -30,6 +30,9 @@ class ConnectionType:
     description: str
     options_help: dict[str, str] = field(default_factory=dict)
     validate_options: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Admin Console *Test connection*: given the IntegrationConnection, return a short success message or
+    # raise with the reason. None: the console makes a plain HTTP request to the connection's URL.
+    test: Callable[[Any], str] | None = None
 
     def clean_options(self, options: Any) -> dict[str, Any]:
         if not isinstance(options, dict):
