@@ -1,9 +1,19 @@
+import os
+import shutil
 import sys
+import tempfile
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from countermand.core.management.commands.web import gunicorn_command, run_children
+
+
+def worker_command(concurrency: int | None = None) -> list[str]:
+    command = [sys.executable, "-m", "countermand", "worker"]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    return command
 
 
 class Command(BaseCommand):
@@ -14,13 +24,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="web server processes")
+        parser.add_argument("--worker-concurrency", type=int, help="jobs the integration worker runs at once")
 
-    def handle(self, *args, demo, host, port, workers, **options):
+    def handle(self, *args, demo, host, port, workers, worker_concurrency, **options):
         call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command(
                 "demo", sandbox_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/sandbox-erp"
             )
-        self.stdout.write(self.style.SUCCESS(f"Countermand on http://{host}:{port}/ (Ctrl-C stops)"))
-        commands = [gunicorn_command(host, port, workers)]
-        sys.exit(run_children(commands, self.stdout))
+        # The web server's /metrics also shows the worker's histograms: prometheus-client's multiprocess
+        # mode, with a directory private to this run.
+        metrics_dir = tempfile.mkdtemp(prefix="countermand-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        self.stdout.write(self.style.SUCCESS(f"Countermand on http://{host}:{port}/ with a worker (Ctrl-C stops)"))
+        try:
+            code = run_children([gunicorn_command(host, port, workers), worker_command(worker_concurrency)], self.stdout)
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        sys.exit(code)

@@ -56,11 +56,40 @@ WEBSERVICE = ConnectionType(
     options_help=WEBSERVICE_OPTIONS,
     validate_options=_validate_webservice_options,
 )
+SANDBOX_OPTIONS = {
+    **WEBSERVICE_OPTIONS,
+    "sandboxShippedOrders": "Order numbers the Sandbox ERP considers shipped: it refuses to cancel them (list).",
+    "sandboxFailStatus": "Answer every call with this HTTP status, e.g. 503 to simulate an outage (0: off).",
+    "sandboxDelaySeconds": "Answer every call this many seconds late, e.g. to trigger timeouts (0: off).",
+}
+
+
+def _validate_sandbox_options(options: dict[str, Any]) -> dict[str, Any]:
+    options = _validate_webservice_options(options)
+    shipped = options.get("sandboxShippedOrders", [])
+    if not isinstance(shipped, list) or not all(isinstance(n, str) for n in shipped):
+        raise ValidationFailed(
+            "sandboxShippedOrders must be a list of order numbers.", code="INVALID_CONNECTION_OPTIONS"
+        )
+    fail = options.get("sandboxFailStatus", 0)
+    if not isinstance(fail, int) or isinstance(fail, bool) or (fail and not 400 <= fail <= 599):
+        raise ValidationFailed(
+            "sandboxFailStatus must be 0 (off) or an HTTP error status such as 503.", code="INVALID_CONNECTION_OPTIONS"
+        )
+    delay = options.get("sandboxDelaySeconds", 0)
+    if not isinstance(delay, int | float) or isinstance(delay, bool) or not 0 <= delay <= 120:
+        raise ValidationFailed(
+            "sandboxDelaySeconds must be a number of seconds between 0 and 120.", code="INVALID_CONNECTION_OPTIONS"
+        )
+    return options
+
+
 SANDBOX = ConnectionType(
     name="Sandbox",
-    description="The Sandbox ERP served by Countermand itself, for the demo and for trying the product.",
-    options_help=WEBSERVICE_OPTIONS,
-    validate_options=_validate_webservice_options,
+    description="The Sandbox ERP served by Countermand itself (/sandbox-erp), for the demo and for trying the "
+    "product: confirms cancellations, refuses shipped orders, and can be told to fail or be slow.",
+    options_help=SANDBOX_OPTIONS,
+    validate_options=_validate_sandbox_options,
 )
 
 

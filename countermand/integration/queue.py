@@ -1,0 +1,444 @@
+"""The job table as a queue: claim, lease, heartbeat, reap, finish — the same rules on SQLite and PostgreSQL.
+
+- **Claim**: one short transaction. PostgreSQL picks rows with `FOR UPDATE SKIP LOCKED` (a batch per
+  call), so concurrent workers never wait for each other's jobs; SQLite runs the same code in a
+  `BEGIN IMMEDIATE` transaction (the database's `transaction_mode`), where the write lock serialises
+  claimers, and the `status = 'Queued'` condition of the UPDATE is the compare-and-set. The claim
+  increments `attempt`: every attempt has its own number, and a worker proves ownership with it.
+- **Per-connection limits**, enforced inside the claim: claims of jobs that call an ERP lock the
+  connection rows first, then count the connection's InProcess jobs, so `max_concurrent_jobs` holds
+  across every worker. A circuit breaker `Open` until `breaker_open_until` keeps the connection's jobs
+  queued (no attempt is spent on an ERP known to be down); after the cool-down the breaker is
+  `HalfOpen` and exactly one job (the probe) is let through while nothing else of that connection runs.
+- **Lease**: a claimed job carries `lease_owner` and `lease_expires_at`; the worker's heartbeat renews
+  it. The reaper re-queues (or fails, when attempts are used up) jobs whose lease expired.
+- **Finish**: fenced by the attempt number — the row is updated only while it is still InProcess with
+  that attempt, so a worker that lost its lease cannot overwrite a newer attempt. The job's new status,
+  its log lines, the breaker and the OrderCancel outcome commit together.
+- **Retries**: exponential backoff with jitter from the definition's `retry_backoff_seconds`, up to
+  `max_attempts` (= max retries + 1). Transient failures met while the breaker is Open or HalfOpen
+  (probes, and attempts that were already running when it opened) are refunded: they do not count.
+
+No transaction is ever held open while a processor runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.utils import timezone
+
+from countermand.integration import outcomes
+from countermand.integration.joblog import LogLine, job_log_write
+from countermand.integration.models import (
+    IntegrationConnection,
+    IntegrationJob,
+    IntegrationJobLog,
+    JobDefinition,
+)
+
+logger = logging.getLogger(__name__)
+Status = IntegrationJob.Status
+Breaker = IntegrationConnection.BreakerState
+Level = IntegrationJobLog.Level
+MAX_BACKOFF_SECONDS = 3600.0
+
+# How an attempt ended (the worker's view); `attempt_finish` turns it into a job status.
+SUCCESS = "success"  # the processors ran to the end
+REJECTED = "rejected"  # ErpRejected: the ERP said no — a business answer, never retried
+TRANSIENT = "transient"  # TransientError: the ERP is unwell — retried, counts for the breaker
+TIMEOUT = "timeout"  # the attempt overran the definition's timeout — retried, counts for the breaker
+FAILED = "failed"  # an unhandled exception or a Fatal log — retried
+LOST = "lost"  # the worker disappeared (lease expired) — retried at once
+RELEASED = "released"  # a stopping worker handed the job back unfinished — retried at once, not counted
+CANCELLED = "cancelled"  # a cancel request was honoured before the ERP was called
+RETRYABLE = (TRANSIENT, TIMEOUT, FAILED, LOST, RELEASED)
+BREAKER_FAILURES = (TRANSIENT, TIMEOUT)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker now runs, as attempt `attempt`."""
+
+    job_id: int
+    attempt: int
+    max_attempts: int
+    definition_id: int
+    connection_id: int | None
+    probe: bool
+    claimed_at: datetime.datetime
+
+
+@dataclass
+class AttemptOutcome:
+    kind: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    warnings: int = 0
+    errors: int = 0
+    lines: list[LogLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What `attempt_finish` did. `applied` is False when the attempt had lost the job (fenced out)."""
+
+    applied: bool
+    status: str = ""
+    retry_at: datetime.datetime | None = None
+    refunded: bool = False
+    cancellation: str = ""
+
+
+def backoff_seconds(base: float, attempt: int, rng: random.Random | None = None) -> float:
+    """Delay before the retry that follows failed attempt `attempt` (1, 2, …): base·2^(attempt-1),
+    capped at an hour, with "equal jitter" (between half and all of it) so retries spread out."""
+    if base <= 0:
+        return 0.0
+    delay = min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))
+    return delay / 2 + (rng or random).random() * delay / 2
+
+
+def due_jobs_exist(now: datetime.datetime | None = None) -> bool:
+    """A cheap read (no write lock): is any queued job due?"""
+    return IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now or timezone.now()).exists()
+
+
+def next_schedule_at() -> datetime.datetime | None:
+    """When the next queued job that is not yet due becomes due (None when there is none)."""
+    return IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__gt=timezone.now()).aggregate(
+        m=Min("schedule_at")
+    )["m"]
+
+
+def next_breaker_probe_at() -> datetime.datetime | None:
+    """When the first open circuit breaker lets its probe through (None when none is open)."""
+    return IntegrationConnection.objects.filter(
+        breaker_state=Breaker.OPEN, breaker_open_until__gt=timezone.now()
+    ).aggregate(m=Min("breaker_open_until"))["m"]
+
+
+def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float) -> list[Claim]:
+    """Claim up to `limit` due jobs for `worker_id`, honouring each connection's breaker and limit."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
+    if not due.exists():
+        return []
+    picked: list[tuple[int, bool]] = []
+    with transaction.atomic():
+        if due.filter(connection__isnull=False).exists():
+            # Lock the connections: claimers of the same ERP take turns, so the InProcess count they
+            # read is exact and max_concurrent_jobs holds across all workers.
+            connections = list(
+                IntegrationConnection.objects.select_for_update()
+                .filter(is_active=True)
+                .order_by("id")
+                .only("id", "max_concurrent_jobs", "breaker_state", "breaker_open_until")
+            )
+            running = dict(
+                IntegrationJob.objects.filter(status=Status.IN_PROCESS, connection__isnull=False)
+                .values_list("connection_id")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            random.shuffle(connections)  # no ERP starves another
+            for conn in connections:
+                room = limit - len(picked)
+                if room <= 0:
+                    break
+                in_process = running.get(conn.pk, 0)
+                probe = conn.breaker_state != Breaker.CLOSED
+                if conn.breaker_state == Breaker.OPEN and conn.breaker_open_until and conn.breaker_open_until > now:
+                    continue
+                capacity = (1 if in_process == 0 else 0) if probe else conn.max_concurrent_jobs - in_process
+                take = min(capacity, room)
+                if take <= 0:
+                    continue
+                ids = list(
+                    due.filter(connection_id=conn.pk)
+                    .order_by("schedule_at", "id")
+                    .select_for_update(skip_locked=True)
+                    .values_list("id", flat=True)[:take]
+                )
+                if ids and probe:
+                    IntegrationConnection.objects.filter(pk=conn.pk).update(breaker_state=Breaker.HALF_OPEN)
+                picked += [(job_id, probe) for job_id in ids]
+        room = limit - len(picked)
+        if room > 0:
+            ids = list(
+                due.filter(connection__isnull=True)
+                .order_by("schedule_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:room]
+            )
+            picked += [(job_id, False) for job_id in ids]
+        if not picked:
+            return []
+        probes = {job_id for job_id, probe in picked if probe}
+        ids = [job_id for job_id, _ in picked]
+        IntegrationJob.objects.filter(pk__in=ids, status=Status.QUEUED).update(
+            status=Status.IN_PROCESS,
+            attempt=F("attempt") + 1,
+            lease_owner=worker_id,
+            lease_expires_at=now + datetime.timedelta(seconds=lease_seconds),
+            started_at=now,
+            finished_at=None,
+        )
+        rows = list(
+            IntegrationJob.objects.filter(pk__in=ids, status=Status.IN_PROCESS, lease_owner=worker_id, started_at=now)
+            .order_by("schedule_at", "id")
+            .values_list("id", "attempt", "max_attempts", "definition_id", "connection_id")
+        )
+        JobDefinition.objects.filter(pk__in={row[3] for row in rows}).update(last_run_at=now)
+    return [
+        Claim(
+            job_id=job_id,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            definition_id=definition_id,
+            connection_id=connection_id,
+            probe=job_id in probes,
+            claimed_at=now,
+        )
+        for job_id, attempt, max_attempts, definition_id, connection_id in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LeaseReport:
+    lost: set[int]
+    cancel_requested: set[int]
+
+
+def leases_renew(*, worker_id: str, held: dict[int, int], lease_seconds: float) -> LeaseReport:
+    """Heartbeat: extend the leases of the jobs this worker runs (`held`: job id → attempt).
+
+    Reports the jobs it no longer holds (reaped or finished by someone else) and those an
+    administrator asked to cancel.
+    """
+    if not held:
+        return LeaseReport(set(), set())
+    expires = timezone.now() + datetime.timedelta(seconds=lease_seconds)
+    IntegrationJob.objects.filter(pk__in=list(held), status=Status.IN_PROCESS, lease_owner=worker_id).update(
+        lease_expires_at=expires
+    )
+    lost, cancel = set(), set()
+    rows = IntegrationJob.objects.filter(pk__in=list(held)).values_list(
+        "id", "status", "attempt", "lease_owner", "cancel_requested"
+    )
+    seen = set()
+    for job_id, status, attempt, owner, cancel_requested in rows:
+        seen.add(job_id)
+        if status != Status.IN_PROCESS or attempt != held[job_id] or owner != worker_id:
+            lost.add(job_id)
+        elif cancel_requested:
+            cancel.add(job_id)
+    lost |= set(held) - seen
+    return LeaseReport(lost, cancel)
+
+
+def _breaker_after_failure(connection_id: int, now: datetime.datetime) -> tuple[bool, str]:
+    """Count a transient failure against a connection. Returns (refund the attempt?, log message)."""
+    conn = IntegrationConnection.objects.select_for_update().get(pk=connection_id)
+    if conn.breaker_state != Breaker.CLOSED:
+        # A failed probe (HalfOpen) or an attempt that was running when the breaker opened: the ERP is
+        # known to be down, so this attempt does not count against the job.
+        conn.breaker_state = Breaker.OPEN
+        conn.breaker_open_until = now + datetime.timedelta(seconds=conn.breaker_cooldown_seconds)
+        conn.breaker_failures += 1
+        conn.save(update_fields=["breaker_state", "breaker_open_until", "breaker_failures"])
+        return True, (
+            f"Circuit breaker of {conn.name} stays open until {conn.breaker_open_until:%H:%M:%S}; "
+            "this attempt does not count."
+        )
+    conn.breaker_failures += 1
+    if conn.breaker_failures >= max(1, conn.breaker_threshold):
+        conn.breaker_state = Breaker.OPEN
+        conn.breaker_open_until = now + datetime.timedelta(seconds=conn.breaker_cooldown_seconds)
+        conn.save(update_fields=["breaker_state", "breaker_open_until", "breaker_failures"])
+        return False, (
+            f"{conn.breaker_failures} transient failures in a row: circuit breaker of {conn.name} opened until "
+            f"{conn.breaker_open_until:%H:%M:%S}; its jobs wait."
+        )
+    conn.save(update_fields=["breaker_failures"])
+    return False, ""
+
+
+def _breaker_after_answer(connection_id: int) -> bool:
+    """The ERP answered (confirmed or refused): close the breaker. Returns True when it was not closed.
+    Writes only when something changes, so healthy traffic does not contend on the connection row."""
+    return bool(
+        IntegrationConnection.objects.filter(pk=connection_id)
+        .filter(~Q(breaker_state=Breaker.CLOSED) | Q(breaker_failures__gt=0))
+        .update(breaker_state=Breaker.CLOSED, breaker_failures=0, breaker_open_until=None)
+    )
+
+
+def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expired_only: bool = False) -> Finish:
+    """Record how attempt `attempt` of a job ended — only if the job is still InProcess with that attempt.
+
+    Decides the job's status (Success, SuccessWithWarnings, Queued for a retry, Failure, Cancelled),
+    writes the attempt's log lines, updates the connection's breaker, applies the OrderCancel outcome
+    and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
+    lease to have expired, so a heartbeat that just renewed it wins.
+    """
+    now = timezone.now()
+    lines = list(outcome.lines)
+
+    def say(level: str, message: str) -> None:
+        lines.append(LogLine(level, message, "Countermand", attempt))
+
+    with transaction.atomic():
+        fence = IntegrationJob.objects.select_for_update(of=("self",)).filter(
+            pk=job_id, attempt=attempt, status=Status.IN_PROCESS
+        )
+        if expired_only:
+            fence = fence.filter(lease_expires_at__lt=now)
+        job = fence.select_related("definition").first()
+        if job is None:
+            return Finish(applied=False)
+        definition = job.definition
+        refunded = False
+        kind = outcome.kind
+        if job.connection_id and kind in (SUCCESS, REJECTED):
+            if _breaker_after_answer(job.connection_id):
+                say(Level.INFO, "The ERP answers again: circuit breaker closed.")
+        elif job.connection_id and kind in BREAKER_FAILURES:
+            refunded, message = _breaker_after_failure(job.connection_id, now)
+            if message:
+                say(Level.WARN, message)
+
+        if kind == RELEASED:
+            refunded = True
+        retry_at = None
+        max_attempts = job.max_attempts
+        if kind == SUCCESS:
+            status = Status.SUCCESS_WITH_WARNINGS if outcome.warnings or outcome.errors else Status.SUCCESS
+        elif kind == REJECTED:
+            status = Status.SUCCESS_WITH_WARNINGS
+        elif kind == CANCELLED or job.cancel_requested:
+            status = Status.CANCELLED
+            say(Level.INFO, "Cancelled on request; not retried.")
+        elif refunded or attempt < job.max_attempts:
+            status = Status.QUEUED
+            if refunded:
+                max_attempts += 1
+            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(definition.retry_backoff_seconds, attempt)
+            retry_at = now + datetime.timedelta(seconds=delay)
+            say(
+                Level.INFO,
+                f"Attempt {attempt} {'was handed back' if kind == RELEASED else f'failed ({kind})'}; retry "
+                + (f"at {retry_at:%H:%M:%S}" if delay else "now")
+                + f" ({max_attempts - attempt} attempt(s) left).",
+            )
+        else:
+            status = Status.FAILURE
+            say(Level.ERROR, f"Giving up after {attempt} attempt(s): {outcome.error}")
+
+        final = status != Status.QUEUED
+        updates: dict[str, Any] = {
+            "status": status,
+            "lease_owner": "",
+            "lease_expires_at": None,
+            "max_attempts": max_attempts,
+            "warning_count": outcome.warnings,
+            "error_count": outcome.errors,
+            "error": outcome.error[:10_000] if status != Status.SUCCESS else "",
+        }
+        if final:
+            updates["finished_at"] = now
+            updates["result"] = outcome.result
+        else:
+            updates["schedule_at"] = retry_at
+        IntegrationJob.objects.filter(pk=job_id, attempt=attempt, status=Status.IN_PROCESS).update(**updates)
+        for name, value in updates.items():
+            setattr(job, name, value)
+
+        cancellation = ""
+        if final:
+            if kind == SUCCESS:
+                cancellation = outcomes.CONFIRMED
+            elif kind == REJECTED:
+                cancellation = outcomes.DENIED
+            else:
+                cancellation = outcomes.FAILED
+            applied_lines = outcomes.cancellation_outcome_apply(
+                job=job, outcome=cancellation, attempt=attempt, result=outcome.result, error=outcome.error
+            )
+            if not applied_lines:
+                cancellation = ""
+            lines += applied_lines
+            transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
+        job_log_write(job_id=job_id, lines=lines, locked=True)
+    return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded, cancellation=cancellation)
+
+
+def leases_reap(*, limit: int = 100) -> list[Finish]:
+    """Re-queue (or fail, when its attempts are used up) every job whose worker stopped renewing its lease."""
+    now = timezone.now()
+    expired = list(
+        IntegrationJob.objects.filter(status=Status.IN_PROCESS, lease_expires_at__lt=now)
+        .order_by("lease_expires_at")
+        .values_list("id", "attempt", "lease_owner")[:limit]
+    )
+    finished = []
+    for job_id, attempt, owner in expired:
+        message = f"The lease of worker {owner or '?'} on attempt {attempt} expired (the worker stopped or hung)."
+        finish = attempt_finish(
+            job_id=job_id,
+            attempt=attempt,
+            outcome=AttemptOutcome(
+                kind=LOST, error=message, lines=[LogLine(Level.WARN, message, "Countermand", attempt)]
+            ),
+            expired_only=True,
+        )
+        if finish.applied:
+            logger.warning("reaped job %s attempt %s of %s: now %s", job_id, attempt, owner, finish.status)
+            finished.append(finish)
+    return finished
+
+
+def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 20) -> int:
+    """Delete finished jobs older than `older_than_days` (their parameters and logs go with them).
+
+    A job that an open CancellationRequest still points at is kept until the request is resolved;
+    a resolved request keeps its history in OrderEvents and its `job` link becomes empty.
+    Returns the number of jobs deleted.
+    """
+    from countermand.cancellations.models import CancellationRequest
+
+    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
+    open_request = CancellationRequest.objects.filter(job_id=OuterRef("pk"), state__in=CancellationRequest.OPEN_STATES)
+    deleted = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(
+                IntegrationJob.objects.filter(status__in=outcomes.FINISHED_STATUSES, finished_at__lt=cutoff)
+                .filter(~Exists(open_request))
+                .order_by("finished_at")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("id", flat=True)[:batch]
+            )
+            if not ids:
+                break
+            IntegrationJob.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch:
+            break
+    return deleted
+
+
+def notify_workers() -> None:
+    """Wake workers now (PostgreSQL NOTIFY; SQLite workers poll)."""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("NOTIFY countermand_jobs")

@@ -1,0 +1,214 @@
+"""Runs one claimed attempt of a job: preprocessor → integration processor → post processor.
+
+Each step logs to the job's log (`Debug` only with the definition's debugging on). The run is outside
+any database transaction; what it decides is written by `queue.attempt_finish`, fenced by the attempt.
+
+How a step's end maps to the attempt's outcome:
+- returns normally → the next step; after the last one, SUCCESS (SuccessWithWarnings when a step
+  logged a warning or an error);
+- logs `Fatal` → FAILED (the remaining steps do not run);
+- raises `ErpRejected` → REJECTED (the ERP's message is kept; the post processor does not run);
+- raises `TransientError` → TRANSIENT; overruns the definition's timeout → TIMEOUT;
+- raises anything else → FAILED, with the traceback in the log.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+import traceback
+from typing import Any
+
+from django.utils import timezone
+
+from countermand.core.errors import DomainError
+from countermand.integration import queue
+from countermand.integration.http import connection_info
+from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
+from countermand.integration.metrics import CANCELLATION_OUTCOMES, JOB_ATTEMPTS, JOB_DURATION
+from countermand.integration.models import IntegrationJob
+from countermand.integration.outcomes import cancellation_request_for_job
+from countermand.integration.processors.base import (
+    INTEGRATION_PROCESSOR,
+    POST_PROCESSOR,
+    PREPROCESSOR,
+    ErpRejected,
+    ProcessorContext,
+    TransientError,
+)
+from countermand.integration.processors.registry import NONE, registry
+from countermand.integration.services import parameter_value_parse
+
+STEPS = (
+    (PREPROCESSOR, "preprocessor", "Preprocessor"),
+    (INTEGRATION_PROCESSOR, "integration_processor", "Integration processor"),
+    (POST_PROCESSOR, "post_processor", "Post processor"),
+)
+
+
+class AttemptControl:
+    """What the worker tells a running attempt: stop (cancel requested) or the job was lost."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.lost = threading.Event()
+
+
+def typed_parameters(job: IntegrationJob) -> dict[str, Any]:
+    """The job's parameter values as their declared types (str, Decimal, bool, date)."""
+    declared = {p.name: p for p in job.definition.parameters.all()}
+    values: dict[str, Any] = {}
+    for param in job.parameters.all():
+        spec = declared.get(param.name)
+        if spec is None:
+            values[param.name] = param.value
+        else:
+            values[param.name] = parameter_value_parse(spec, param.value)
+    for name, spec in declared.items():
+        if name not in values:
+            values[name] = parameter_value_parse(spec, spec.default_value)
+    return values
+
+
+def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl | None = None) -> queue.AttemptOutcome:
+    """Run the pipeline for `claim` and say how it ended. Never raises for a processor's fault."""
+    control = control or AttemptControl()
+    job = (
+        IntegrationJob.objects.select_related("definition", "connection", "order", "definition__connection")
+        .prefetch_related("parameters", "definition__parameters")
+        .get(pk=claim.job_id)
+    )
+    definition = job.definition
+    log = JobLogBuffer(job_id=job.pk, attempt=claim.attempt, debugging=definition.debugging_enabled)
+    log.module_name = "Countermand"
+    log.info(f"Attempt {claim.attempt} of {job.max_attempts} started by worker {worker_id}.")
+    if claim.probe:
+        log.info("This attempt probes whether the ERP answers again (circuit breaker half-open).")
+
+    def ended(kind: str, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
+        return queue.AttemptOutcome(
+            kind=kind,
+            result=result if result is not None else {},
+            error=error,
+            warnings=log.counts["Warn"],
+            errors=log.counts["Error"] + log.counts["Fatal"],
+            lines=log.take(),
+        )
+
+    try:
+        parameters = typed_parameters(job)
+    except DomainError as exc:
+        log.fatal(f"Bad parameter value: {exc.message}")
+        return ended(queue.FAILED, exc.message)
+
+    deadline = claim.claimed_at + datetime.timedelta(seconds=max(1, definition.timeout_seconds))
+    connection_model = job.connection or definition.connection
+    request = cancellation_request_for_job(job)
+    data: dict[str, Any] = {}
+    if request is not None:
+        data.update(reason=request.reason_code, note=request.reason_text, cancellation_request_id=request.pk)
+        from countermand.cancellations.services import cancellation_mark_sent
+
+        try:
+            cancellation_mark_sent(request_id=request.pk)
+        except DomainError as exc:
+            log.warn(f"Cancellation request {request.pk} could not be marked sent: {exc.message}")
+    context = ProcessorContext(
+        job=job,
+        parameters=parameters,
+        logger=log,
+        idempotency_key=job.idempotency_key,
+        attempt=claim.attempt,
+        deadline=deadline,
+        connection=connection_info(connection_model) if connection_model is not None else None,
+        order=job.order,
+        data=data,
+    )
+    processors = registry().processors
+    for kind, field_name, label in STEPS:
+        name = getattr(definition, field_name) or NONE
+        if name == NONE:
+            continue
+        if control.cancel.is_set():
+            log.info(f"Cancel requested: stopping before the {label.lower()}.")
+            return ended(queue.CANCELLED, "Cancelled on request.")
+        if timezone.now() >= deadline:
+            log.error(f"The job's timeout ({definition.timeout_seconds} s) passed before the {label.lower()}.")
+            return ended(queue.TIMEOUT, f"timed out after {definition.timeout_seconds} s")
+        processor_class = processors.get(name)
+        if processor_class is None or processor_class.kind != kind:
+            problem = "is not installed" if processor_class is None else f"is a {processor_class.kind}"
+            log.fatal(f"{label} {name!r} {problem}; fix the job definition.")
+            return ended(queue.FAILED, f"{label} {name!r} {problem}.")
+        log.module_name = name
+        if context.connection is not None and log.pending:
+            log.flush()  # what led up to an ERP call is visible even if the call hangs or the worker dies
+        started = time.perf_counter()
+        try:
+            processor_class().execute(context)
+        except ErpRejected as exc:
+            log.warn(f"The ERP refused: {exc.message}")
+            result = {**context.result, "erpMessage": exc.message, "erpRejected": True}
+            if exc.erp_reference:
+                result["erpReference"] = exc.erp_reference
+            log.module_name = "Countermand"
+            return ended(queue.REJECTED, exc.message, result)
+        except TransientError as exc:
+            log.warn(f"Transient failure: {exc}")
+            log.module_name = "Countermand"
+            kind_ = queue.TIMEOUT if timezone.now() >= deadline else queue.TRANSIENT
+            return ended(kind_, str(exc))
+        except Exception as exc:
+            message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+            log.error(f"{label} {name} failed: {message}\n{traceback.format_exc(limit=20)}")
+            log.module_name = "Countermand"
+            return ended(queue.FAILED, message)
+        log.debug(f"{label} {name} took {time.perf_counter() - started:.3f} s.")
+        if log.fatal_count:
+            log.module_name = "Countermand"
+            return ended(queue.FAILED, f"{label} {name} logged a Fatal error.")
+    log.module_name = "Countermand"
+    return ended(queue.SUCCESS, result=dict(context.result))
+
+
+def attempt_execute(
+    claim: queue.Claim, *, worker_id: str, control: AttemptControl | None = None, definition_name: str = ""
+) -> queue.Finish:
+    """Run a claimed attempt and record its outcome; returns what was recorded."""
+    started = time.perf_counter()
+    try:
+        outcome = attempt_run(claim, worker_id=worker_id, control=control)
+    except Exception as exc:  # the runner itself failed (database trouble…): the attempt failed
+        outcome = queue.AttemptOutcome(kind=queue.FAILED, error=f"{type(exc).__name__}: {exc}")
+        outcome.lines.append(
+            LogLine(
+                "Error",
+                f"The worker could not run this attempt: {traceback.format_exc(limit=20)}",
+                "Countermand",
+                claim.attempt,
+            )
+        )
+    finish = queue.attempt_finish(job_id=claim.job_id, attempt=claim.attempt, outcome=outcome)
+    if not finish.applied:
+        # Someone else owns the job now (the lease expired, or the attempt timed out): keep what this
+        # attempt saw in the log, but its outcome is not recorded.
+        job_log_write(
+            job_id=claim.job_id,
+            lines=[
+                *outcome.lines,
+                LogLine(
+                    "Warn",
+                    f"Attempt {claim.attempt} ended ({outcome.kind}) after it had lost the job; "
+                    "its outcome was discarded.",
+                    "Countermand",
+                    claim.attempt,
+                ),
+            ],
+        )
+    label = definition_name or str(claim.definition_id)
+    JOB_DURATION.labels(label, outcome.kind).observe(time.perf_counter() - started)
+    JOB_ATTEMPTS.labels(label, outcome.kind if finish.applied else "lost").inc()
+    if finish.cancellation:
+        CANCELLATION_OUTCOMES.labels(finish.cancellation).inc()
+    return finish

@@ -1,0 +1,156 @@
+"""HTTP endpoints of the integration app: the Sandbox ERP, /metrics, /healthz, /readyz.
+
+The Sandbox ERP simulates an external ERP for the demo and for trying Countermand without one:
+`POST /sandbox-erp/orders/<number>/cancel` with an `Idempotency-Key` header. It confirms the
+cancellation, or refuses it (HTTP 409) when the order is shipped — its Countermand status (or the
+status it had before the cancellation was requested) is `Shipped` or `Invoiced`, or the number is
+listed in the connection option `sandboxShippedOrders`. A repeated key gets the stored answer and has no
+second effect. The active Sandbox connection's options make it misbehave: `sandboxFailStatus` (e.g.
+503: answer every call with that status) and `sandboxDelaySeconds` (answer that much later). It is
+CSRF-exempt and needs no login, like an external system; without an active Sandbox connection it
+answers 404 and does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from countermand.integration.metrics import metrics_exposition
+from countermand.integration.models import IntegrationConnection, SandboxErpCancellation
+
+SHIPPED_STATUSES = ("Shipped", "Invoiced")
+
+
+def sandbox_behaviour() -> dict[str, Any] | None:
+    """The options of the active Sandbox connections, combined (None: the Sandbox ERP is off)."""
+    options = list(
+        IntegrationConnection.objects.filter(type_name="Sandbox", is_active=True).values_list("options", flat=True)
+    )
+    if not options:
+        return None
+    return {
+        "fail_status": max(int(o.get("sandboxFailStatus") or 0) for o in options),
+        "delay": max(float(o.get("sandboxDelaySeconds") or 0) for o in options),
+        "shipped": {str(n) for o in options for n in (o.get("sandboxShippedOrders") or [])},
+    }
+
+
+def _refusal(order_number: str, shipped: set[str]) -> str:
+    """Why the Sandbox ERP refuses to cancel this order ("" when it does not)."""
+    from countermand.cancellations.models import CancellationRequest
+    from countermand.orders.models import Order
+
+    if order_number in shipped:
+        return f"Order {order_number} has already shipped; it cannot be cancelled."
+    order = (
+        Order.objects.filter(erp_order_number=order_number).first()
+        or Order.objects.filter(web_order_number=order_number).first()
+    )
+    if order is None:
+        return f"Order {order_number} is not known to the ERP."
+    before = (
+        CancellationRequest.objects.filter(order=order, state__in=CancellationRequest.OPEN_STATES)
+        .values_list("previous_status", flat=True)
+        .first()
+    )
+    if order.status in SHIPPED_STATUSES or before in SHIPPED_STATUSES:
+        return f"Order {order_number} has already shipped; it cannot be cancelled."
+    return ""
+
+
+@csrf_exempt
+@require_POST
+@never_cache
+def sandbox_order_cancel(request: HttpRequest, order_number: str) -> HttpResponse:
+    behaviour = sandbox_behaviour()
+    if behaviour is None:
+        return JsonResponse({"message": "The Sandbox ERP is off: there is no active Sandbox connection."}, status=404)
+    if behaviour["delay"] > 0:
+        time.sleep(min(behaviour["delay"], 120.0))
+    if behaviour["fail_status"]:
+        status = behaviour["fail_status"]
+        return JsonResponse({"message": f"The Sandbox ERP was told to fail (HTTP {status})."}, status=status)
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return JsonResponse({"message": "An Idempotency-Key header is required."}, status=400)
+
+    def replay(row: SandboxErpCancellation) -> JsonResponse:
+        SandboxErpCancellation.objects.filter(pk=row.pk).update(delivery_count=F("delivery_count") + 1)
+        return JsonResponse(row.answer, status=row.http_status)
+
+    existing = SandboxErpCancellation.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return replay(existing)
+    refusal = _refusal(order_number, behaviour["shipped"])
+    if refusal:
+        status, answer = 409, {"message": refusal}
+    else:
+        earlier = SandboxErpCancellation.objects.filter(order_number=order_number, http_status=200).first()
+        reference = earlier.answer.get("reference") if earlier else ""
+        status = 200
+        answer = {
+            "status": "Cancelled",
+            "reference": reference,
+            "message": f"Order {order_number} "
+            + ("was already cancelled." if earlier else "is cancelled in the Sandbox ERP."),
+        }
+    try:
+        with transaction.atomic():
+            row = SandboxErpCancellation.objects.create(
+                idempotency_key=key[:100], order_number=order_number[:50], http_status=status, answer=answer
+            )
+            if status == 200 and not answer["reference"]:
+                answer["reference"] = f"SBX-{row.pk:06d}"
+                row.answer = answer
+                row.save(update_fields=["answer"])
+    except IntegrityError:  # the same key arrived twice at once: the first one's answer stands
+        return replay(SandboxErpCancellation.objects.get(idempotency_key=key[:100]))
+    return JsonResponse(answer, status=status)
+
+
+@require_GET
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive and serving (no database access)."""
+    return JsonResponse({"status": "ok"})
+
+
+_migrated = False
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Ready for traffic: the database answers and every migration is applied."""
+    global _migrated
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if not _migrated:
+            from django.db.migrations.executor import MigrationExecutor
+
+            executor = MigrationExecutor(connection)
+            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            if pending:
+                names = [f"{m.app_label}.{m.name}" for m, _ in pending]
+                return JsonResponse({"status": "migrations pending", "pending": names}, status=503)
+            _migrated = True
+    except DatabaseError as exc:
+        return JsonResponse({"status": "database unavailable", "error": str(exc)[:300]}, status=503)
+    return JsonResponse({"status": "ready"})

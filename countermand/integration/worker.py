@@ -1,0 +1,378 @@
+"""The integration worker: claims jobs and runs them on a thread pool, so one process keeps many slow ERP
+calls in flight.
+
+Threads:
+- the main thread claims jobs (a batch of up to the free slots) and hands them to the pool; it sleeps
+  until a job finishes, a PostgreSQL NOTIFY arrives, the next job is due, or the poll interval passes;
+- a maintenance thread renews the leases of running jobs (heartbeat), passes on cancel requests,
+  abandons attempts that overran their job's timeout, re-queues jobs whose worker died (reaper),
+  queues recurring jobs, and deletes finished jobs past the retention period;
+- on PostgreSQL, a listener thread holds its own connection with `LISTEN countermand_jobs`.
+
+SIGTERM / SIGINT: stop claiming, let running attempts finish for up to `grace_seconds` (leases still
+renewed), hand back the ones that did not (re-queued, the attempt not counted), exit. A second signal
+hands back at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from django.db import close_old_connections
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from countermand.integration import queue
+from countermand.integration.joblog import LogLine
+from countermand.integration.models import JobDefinition
+from countermand.integration.runner import AttemptControl, attempt_execute
+from countermand.integration.scheduler import RecurringScheduler
+
+logger = logging.getLogger("countermand.worker")
+NOTIFY_CHANNEL = "countermand_jobs"
+
+
+def _env_float(name: str, default: float | None) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker behaves. Every option also reads an environment variable (COUNTERMAND_WORKER_…)."""
+
+    concurrency: int = 8
+    burst: bool = False
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float | None = None  # default: a third of the lease
+    poll_seconds: float | None = None  # default: 0.5 s on SQLite, 5 s on PostgreSQL (NOTIFY wakes it sooner)
+    retention_days: float = 30.0
+    retention_every_seconds: float = 600.0
+    grace_seconds: float = 30.0
+    metrics_port: int | None = None
+    worker_id: str = ""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> WorkerOptions:
+        base = cls(
+            concurrency=int(_env_float("COUNTERMAND_WORKER_CONCURRENCY", 8) or 8),
+            lease_seconds=_env_float("COUNTERMAND_WORKER_LEASE_SECONDS", 30.0) or 30.0,
+            heartbeat_seconds=_env_float("COUNTERMAND_WORKER_HEARTBEAT_SECONDS", None),
+            poll_seconds=_env_float("COUNTERMAND_WORKER_POLL_SECONDS", None),
+            retention_days=_env_float("COUNTERMAND_JOB_RETENTION_DAYS", 30.0) or 30.0,
+            grace_seconds=_env_float("COUNTERMAND_WORKER_GRACE_SECONDS", 30.0) or 30.0,
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+    @property
+    def heartbeat(self) -> float:
+        return self.heartbeat_seconds or max(0.2, self.lease_seconds / 3)
+
+    @property
+    def poll(self) -> float:
+        if self.poll_seconds:
+            return self.poll_seconds
+        return 5.0 if db_connection.vendor == "postgresql" else 0.5
+
+
+@dataclass
+class InFlight:
+    claim: queue.Claim
+    control: AttemptControl
+    deadline: float  # time.monotonic() after which the attempt is abandoned
+    timeout_seconds: int
+    future: Future | None = None
+    abandoned: bool = False
+
+
+@dataclass
+class Periodic:
+    every: float
+    action: Callable[[], object]
+    due: float = field(default=0.0)
+
+
+class Worker:
+    def __init__(self, options: WorkerOptions | None = None) -> None:
+        self.options = options or WorkerOptions.from_env()
+        self.id = self.options.worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.hard_stop = threading.Event()
+        self.lock = threading.Lock()
+        self.in_flight: dict[tuple[int, int], InFlight] = {}
+        self.definitions: dict[int, tuple[str, int]] = {}
+        self.scheduler = RecurringScheduler()
+        self.executor: ThreadPoolExecutor | None = None
+        self.claimed = 0
+        self.finished = 0
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until stopped (or, with `burst`, until nothing is due). Returns an exit status."""
+        opts = self.options
+        self._install_signals()
+        if opts.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(opts.metrics_port, addr="127.0.0.1")
+        logger.info(
+            "worker %s: concurrency %s, lease %ss, poll %ss, database %s%s",
+            self.id,
+            opts.concurrency,
+            opts.lease_seconds,
+            opts.poll,
+            db_connection.vendor,
+            " (burst)" if opts.burst else "",
+        )
+        self.executor = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="job")
+        maintenance = threading.Thread(target=self._maintenance_loop, name="maintenance", daemon=True)
+        listener = None
+        if db_connection.vendor == "postgresql" and not opts.burst:
+            listener = threading.Thread(target=self._listen_loop, name="listener", daemon=True)
+            listener.start()
+        if opts.burst:
+            self._safely(queue.leases_reap)
+            self._safely(self.scheduler.tick)
+        maintenance.start()
+        try:
+            self._claim_loop()
+        finally:
+            self._drain()
+            self.stopping.set()
+            maintenance.join(timeout=5)
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("worker %s stopped: %s attempts run", self.id, self.finished)
+        return 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    # --- claiming ---------------------------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        opts = self.options
+        while not self.stopping.is_set():
+            self.wake.clear()
+            with self.lock:
+                free = opts.concurrency - len(self.in_flight)
+            claims: list[queue.Claim] = []
+            if free > 0:
+                try:
+                    claims = queue.claim_jobs(worker_id=self.id, limit=free, lease_seconds=opts.lease_seconds)
+                except Exception:
+                    logger.exception("worker %s: cannot claim jobs", self.id)
+                    db_connection.close()
+                    self.wake.wait(opts.poll)
+                    continue
+            for claim in claims:
+                self._start(claim)
+            with self.lock:
+                busy = len(self.in_flight)
+            if opts.burst and not claims and busy == 0:
+                return
+            if claims and len(claims) == free:
+                # every slot is busy: sleep until one frees up (or the poll interval, for maintenance)
+                self.wake.wait(opts.poll)
+                continue
+            if claims:
+                continue  # took what was due with slots to spare: look again at once
+            self.wake.wait(self._sleep_for())
+
+    def _sleep_for(self) -> float:
+        """Until the next queued job is due, but at most the poll interval."""
+        poll = self.options.poll
+        try:
+            nxt = queue.next_schedule_at()
+            reopen = queue.next_breaker_probe_at()
+        except Exception:
+            db_connection.close()
+            return poll
+        now = timezone.now()
+        waits = [(t - now).total_seconds() for t in (nxt, reopen) if t is not None]
+        waits = [w for w in waits if w > 0]
+        return min([poll, *waits]) if waits else poll
+
+    def _definition(self, definition_id: int) -> tuple[str, int]:
+        cached = self.definitions.get(definition_id)
+        if cached is None:
+            row = JobDefinition.objects.filter(pk=definition_id).values_list("name", "timeout_seconds").first()
+            cached = row or (str(definition_id), 120)
+            self.definitions[definition_id] = cached
+        return cached
+
+    def _start(self, claim: queue.Claim) -> None:
+        name, timeout_seconds = self._definition(claim.definition_id)
+        flight = InFlight(
+            claim=claim,
+            control=AttemptControl(),
+            deadline=time.monotonic() + max(1, timeout_seconds) + 1.0,
+            timeout_seconds=timeout_seconds,
+        )
+        with self.lock:
+            self.in_flight[(claim.job_id, claim.attempt)] = flight
+        self.claimed += 1
+        assert self.executor is not None
+        flight.future = self.executor.submit(self._execute, flight, name)
+
+    def _execute(self, flight: InFlight, name: str) -> None:
+        claim = flight.claim
+        try:
+            finish = attempt_execute(claim, worker_id=self.id, control=flight.control, definition_name=name)
+            logger.info(
+                "job %s attempt %s: %s",
+                claim.job_id,
+                claim.attempt,
+                finish.status if finish.applied else "outcome discarded (job lost)",
+            )
+        except Exception:
+            logger.exception("job %s attempt %s: cannot record the outcome", claim.job_id, claim.attempt)
+            db_connection.close()  # a broken connection is replaced on the next job; the reaper re-queues this one
+        finally:
+            with self.lock:
+                self.in_flight.pop((claim.job_id, claim.attempt), None)
+                self.finished += 1
+            self.wake.set()
+
+    # --- maintenance ------------------------------------------------------------------------------
+
+    def _maintenance_loop(self) -> None:
+        opts = self.options
+        tasks = [
+            Periodic(opts.heartbeat, self._heartbeat),
+            Periodic(min(opts.heartbeat, 1.0), self._watchdog),
+            Periodic(max(0.5, opts.lease_seconds / 2), queue.leases_reap),
+            Periodic(0.5, self.scheduler.tick),
+            Periodic(opts.retention_every_seconds, lambda: queue.jobs_purge(older_than_days=opts.retention_days)),
+        ]
+        if opts.burst:
+            tasks = tasks[:2]  # a burst worker keeps its own leases alive and nothing else
+        while not (self.stopping.is_set() and not self.in_flight) and not self.hard_stop.is_set():
+            now = time.monotonic()
+            for task in tasks:
+                if now >= task.due:
+                    task.due = now + task.every
+                    self._safely(task.action)
+            time.sleep(0.05 if opts.heartbeat < 1 else 0.2)
+        close_old_connections()
+
+    def _safely(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:
+            logger.exception("worker %s: %s failed", self.id, getattr(action, "__name__", action))
+            db_connection.close()
+
+    def _heartbeat(self) -> None:
+        with self.lock:
+            held = {key[0]: key[1] for key, f in self.in_flight.items() if not f.abandoned}
+        if not held:
+            return
+        report = queue.leases_renew(worker_id=self.id, held=held, lease_seconds=self.options.lease_seconds)
+        with self.lock:
+            for key, flight in self.in_flight.items():
+                if key[0] in report.lost:
+                    flight.control.lost.set()
+                if key[0] in report.cancel_requested:
+                    flight.control.cancel.set()
+
+    def _watchdog(self) -> None:
+        """Abandon attempts that overran their job's timeout: record a TIMEOUT (retried like a transient
+        failure); the thread's own late outcome is then fenced out."""
+        now = time.monotonic()
+        with self.lock:
+            overdue = [f for f in self.in_flight.values() if not f.abandoned and now > f.deadline]
+            for flight in overdue:
+                flight.abandoned = True
+        for flight in overdue:
+            claim = flight.claim
+            message = f"The attempt overran the job's timeout of {flight.timeout_seconds} s and was abandoned."
+            queue.attempt_finish(
+                job_id=claim.job_id,
+                attempt=claim.attempt,
+                outcome=queue.AttemptOutcome(
+                    kind=queue.TIMEOUT,
+                    error=message,
+                    lines=[LogLine("Error", message, "Countermand", claim.attempt)],
+                ),
+            )
+            logger.warning("job %s attempt %s abandoned: timeout", claim.job_id, claim.attempt)
+
+    # --- PostgreSQL LISTEN ------------------------------------------------------------------------
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        settings = db_connection.settings_dict
+        params = {
+            "dbname": settings["NAME"],
+            "user": settings.get("USER") or None,
+            "password": settings.get("PASSWORD") or None,
+            "host": settings.get("HOST") or None,
+            "port": settings.get("PORT") or None,
+        }
+        params = {k: v for k, v in params.items() if v}
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(autocommit=True, **params) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.wake.set()  # catch up on what was queued while not listening
+                    while not self.stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wake.set()
+            except Exception:
+                logger.exception("worker %s: LISTEN connection lost; polling until it is back", self.id)
+                self.stopping.wait(2.0)
+
+    # --- stopping ---------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_signal(signum: int, _frame: object) -> None:
+            if self.stopping.is_set():
+                logger.warning("worker %s: second signal, handing back running jobs now", self.id)
+                self.hard_stop.set()
+            else:
+                logger.info("worker %s: stopping (signal %s); running jobs may finish", self.id, signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _drain(self) -> None:
+        """Wait for running attempts (up to the grace period), then hand back the rest."""
+        deadline = time.monotonic() + self.options.grace_seconds
+        while self.in_flight and time.monotonic() < deadline and not self.hard_stop.is_set():
+            time.sleep(0.05)
+        with self.lock:
+            left = [f for f in self.in_flight.values() if not f.abandoned]
+        for flight in left:
+            claim = flight.claim
+            message = f"Worker {self.id} stopped before attempt {claim.attempt} finished; the job is handed back."
+            with contextlib.suppress(Exception):
+                queue.attempt_finish(
+                    job_id=claim.job_id,
+                    attempt=claim.attempt,
+                    outcome=queue.AttemptOutcome(
+                        kind=queue.RELEASED,
+                        error=message,
+                        lines=[LogLine("Warn", message, "Countermand", claim.attempt)],
+                    ),
+                )
+        if left:
+            logger.warning("worker %s handed back %s running job(s)", self.id, len(left))
+            self.hard_stop.set()

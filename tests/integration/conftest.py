@@ -1,0 +1,141 @@
+"""Fixtures of the integration engine's tests: a real fake ERP on 127.0.0.1, a shop whose OrderCancel job
+talks to it, and helpers that run the queue in this process or in real worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from countermand.cancellations.models import CancellationRequest
+from countermand.cancellations.services import order_cancel_request
+from countermand.integration import queue
+from countermand.integration.models import IntegrationJob, JobDefinition
+from countermand.integration.runner import attempt_execute
+from tests.factories import OrderFactory
+from tests.integration.fake_erp import FakeErp
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fake_erp() -> Iterator[FakeErp]:
+    erp = FakeErp().start()
+    yield erp
+    erp.stop()
+
+
+@pytest.fixture
+def erp_shop(shop, fake_erp):
+    """The guide's shop whose OrderCancel job (WebServiceOrderCancel) talks to the fake ERP."""
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    conn = definition.connection
+    conn.url = fake_erp.url
+    conn.timeout_seconds = 5
+    conn.save()
+    definition.retry_backoff_seconds = 0
+    definition.save()
+    return shop
+
+
+def cancel(shop, order=None, **order_fields) -> CancellationRequest:
+    """A buyer requests the cancellation of `order` (a new Submitted order by default)."""
+    order = order or OrderFactory(website=shop.website, customer=shop.customer, placed_by=shop.buyer, **order_fields)
+    return order_cancel_request(order=order, actor=shop.actor, channel="storefront", reason_code="Other")
+
+
+def drain(worker_id: str = "test-worker", rounds: int = 50) -> list[queue.Finish]:
+    """Run every due job in this thread (claim → pipeline → fenced finish) until nothing is due."""
+    finished = []
+    for _ in range(rounds):
+        claims = queue.claim_jobs(worker_id=worker_id, limit=10, lease_seconds=30)
+        if not claims:
+            break
+        for claim in claims:
+            finished.append(attempt_execute(claim, worker_id=worker_id))
+    return finished
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL for worker subprocesses."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class WorkerProcesses:
+    """Real `countermand worker` processes on the test database, with short leases for quick tests."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, *args: str, name: str = "", **env: str) -> subprocess.Popen:
+        name = name or f"w{len(self.procs)}"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "COUNTERMAND_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "COUNTERMAND_WORKER_LEASE_SECONDS": "2",
+            "COUNTERMAND_WORKER_HEARTBEAT_SECONDS": "0.4",
+            "COUNTERMAND_WORKER_POLL_SECONDS": "0.1",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        log = open(self.log_dir / f"{name}-{len(self.procs)}.log", "w")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "countermand", "worker", "--worker-id", name, *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.log_dir.glob("*.log")))
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def workers(tmp_path) -> Iterator[WorkerProcesses]:
+    procs = WorkerProcesses(tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "") -> float:
+    """Poll `predicate` until it is true; returns the seconds it took. Fails after `timeout`."""
+    started = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"not within {timeout} s: {message or predicate}")
+        time.sleep(interval)
+
+
+def job_statuses() -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(IntegrationJob.objects.values_list("status").annotate(n=Count("id")).order_by())
