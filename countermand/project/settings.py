@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "countermand.core",
     "countermand.settings",
     "countermand.websites",
@@ -174,13 +175,33 @@ if EMAIL_HOST_USER or os.environ.get("COUNTERMAND_EMAIL_HOST"):
     EMAIL_BACKEND = os.environ.get("COUNTERMAND_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "countermand.api.schema.CountermandAutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "countermand.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "countermand.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Countermand API",
-    "DESCRIPTION": "Order cancellation for B2B commerce.",
+    "DESCRIPTION": "Order cancellation for B2B commerce. Buyers: `/api/v1/orders…` (their customer's orders "
+    "on their websites). Staff: `/api/v1/admin/…` (Django permissions). Errors: `{code, message}`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SetupCheckStateEnum": [(v, v) for v in ("ok", "missing", "warning")],
+        "CancellationStateEnum": [(v, v) for v in ("Requested", "Sent", "Confirmed", "Denied", "Failed", "LocalOnly")],
+    },
 }
 
 LOGGING = {

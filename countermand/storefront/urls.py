@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from countermand.storefront import views
 
 app_name = "storefront"
-urlpatterns: list = []
+urlpatterns = [
+    path("account/login/", views.SignInView.as_view(), name="login"),
+    path("account/logout/", views.SignOutView.as_view(), name="logout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order"),
+    path("orders/<str:number>/cancel/", views.order_cancel, name="order-cancel"),
+    path("orders/<str:number>/progress/", views.order_progress, name="order-progress"),
+]

@@ -1,0 +1,153 @@
+"""Signing in for the API and the storefront: login throttling, bearer tokens, and the DRF authentication.
+
+Tokens: `POST /api/v1/auth/token` issues `cm_<random>`; the database keeps only its SHA-256 and an expiry.
+Throttling: failed sign-ins are counted per user name and per client address over a sliding window;
+past the limit every attempt is refused with 429 — without checking the password — until the window
+has passed. A successful sign-in clears the user name's failures.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db.models import Count, Min
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from countermand.api.models import ApiToken, LoginFailure
+from countermand.core.errors import DomainError
+
+TOKEN_PREFIX = "cm_"
+TOKEN_LIFETIME = datetime.timedelta(hours=getattr(settings, "API_TOKEN_LIFETIME_HOURS", 12))
+LAST_USED_PRECISION = datetime.timedelta(minutes=5)
+
+FAILURE_WINDOW = datetime.timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+class LoginThrottled(DomainError):
+    code = "LOGIN_THROTTLED"
+    http_status = 429
+
+
+class InvalidCredentials(DomainError):
+    code = "INVALID_CREDENTIALS"
+    http_status = 401
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The peer address. X-Forwarded-For is not trusted: any client can send it."""
+    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+
+
+def _normalise(username: str) -> str:
+    return (username or "").strip().lower()[:150]
+
+
+def login_throttle_check(*, username: str, ip_address: str | None) -> None:
+    """Raise LoginThrottled when the user name or the address has failed too often lately.
+
+    Refused attempts are not recorded, so a count never passes its limit and the block ends exactly
+    when the oldest counted failure leaves the window.
+    """
+    now = timezone.now()
+    recent = LoginFailure.objects.filter(failed_at__gte=now - FAILURE_WINDOW)
+    checks = [(recent.filter(username=_normalise(username)), MAX_FAILURES_PER_USERNAME)]
+    if ip_address:
+        checks.append((recent.filter(ip_address=ip_address), MAX_FAILURES_PER_ADDRESS))
+    for failures, limit in checks:
+        stats = failures.aggregate(count=Count("id"), oldest=Min("failed_at"))
+        if stats["count"] >= limit:
+            retry_after = max(1, int((stats["oldest"] + FAILURE_WINDOW - now).total_seconds()) + 1)
+            minutes = (retry_after + 59) // 60
+            raise LoginThrottled(
+                f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                retryAfter=retry_after,
+            )
+
+
+def login_failure_record(*, username: str, ip_address: str | None) -> None:
+    LoginFailure.objects.create(username=_normalise(username), ip_address=ip_address)
+    # Keep the table small: nothing older than the window is ever read.
+    LoginFailure.objects.filter(failed_at__lt=timezone.now() - 2 * FAILURE_WINDOW).delete()
+
+
+def login_success_record(*, username: str) -> None:
+    LoginFailure.objects.filter(username=_normalise(username)).delete()
+
+
+def credentials_check(*, request: HttpRequest | None, username: str, password: str) -> Any:
+    """The active user with these credentials, throttled. Raises LoginThrottled or InvalidCredentials."""
+    ip_address = client_address(request)
+    login_throttle_check(username=username, ip_address=ip_address)
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        login_failure_record(username=username, ip_address=ip_address)
+        raise InvalidCredentials("The user name or password is not correct.")
+    login_success_record(username=username)
+    return user
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_issue(*, user: Any) -> tuple[str, ApiToken]:
+    """A new token for `user`: returns the token (shown once) and its stored record."""
+    now = timezone.now()
+    ApiToken.objects.filter(user=user, expires_at__lt=now).delete()
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, key_hash=_hash(raw), prefix=raw[: len(TOKEN_PREFIX) + 6], expires_at=now + TOKEN_LIFETIME
+    )
+    return raw, token
+
+
+def token_authenticate(raw: str) -> ApiToken:
+    """The live token record for `raw`. Raises AuthenticationFailed (unknown, expired, inactive user)."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw)).first()
+    if token is None:
+        raise exceptions.AuthenticationFailed("The token is not valid.", code="token_invalid")
+    now = timezone.now()
+    if token.expires_at <= now:
+        raise exceptions.AuthenticationFailed("The token has expired; request a new one.", code="token_expired")
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed("The user is inactive.", code="user_inactive")
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <token>` with a token from `POST /api/v1/auth/token`."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be: Bearer <token>.", code="token_invalid"
+            )
+        try:
+            raw = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("The token is not valid.", code="token_invalid") from None
+        token = token_authenticate(raw)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'

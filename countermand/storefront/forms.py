@@ -1,0 +1,96 @@
+"""Storefront forms: signing in (throttled), filtering the order history, cancelling an order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from countermand.api.auth import InvalidCredentials, LoginThrottled, credentials_check
+from countermand.api.history import OrderFilters
+from countermand.orders.models import OrderStatusMapping
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the login throttling shared with the API's token endpoint."""
+
+    throttled = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "E-mail address or user name"
+        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username and password:
+            try:
+                self.user_cache = credentials_check(request=self.request, username=username, password=password)
+            except LoginThrottled as exc:
+                self.throttled = True
+                raise ValidationError(exc.message, code="throttled") from exc
+            except InvalidCredentials:
+                raise self.get_invalid_login_error() from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class OrderFilterForm(forms.Form):
+    """The filters above *My orders*. Invalid values are reported and ignored."""
+
+    search = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Order or PO number",
+        help_text="The start of a web order number, ERP order number or purchase order number.",
+    )
+    status = forms.ChoiceField(required=False, label="Status")
+    from_date = forms.DateField(required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"}))
+    to_date = forms.DateField(required=False, label="Placed until", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, mappings: Sequence[OrderStatusMapping], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [("", "All statuses"), *((m.erp_order_status, m.display_name) for m in mappings)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("from_date") and data.get("to_date") and data["from_date"] > data["to_date"]:
+            self.add_error("to_date", "Choose a date on or after the “Placed from” date.")
+        return data
+
+    def filters(self) -> OrderFilters:
+        """The valid filters (an invalid form filters by nothing, and shows its errors)."""
+        if not self.is_valid():
+            return OrderFilters()
+        data = self.cleaned_data
+        return OrderFilters(
+            statuses=(data["status"],) if data.get("status") else (),
+            search=data.get("search") or "",
+            from_date=data.get("from_date"),
+            to_date=data.get("to_date"),
+        )
+
+
+class CancelOrderForm(forms.Form):
+    """The confirmation dialog: a reason from the website's list, and an optional note."""
+
+    reason = forms.ChoiceField(label="Why do you want to cancel this order?")
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Anything else we should know? (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, reasons: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        reason = self.fields["reason"]
+        assert isinstance(reason, forms.ChoiceField)
+        reason.choices = [("", "Choose a reason"), *((r, r) for r in reasons)]
