@@ -6,6 +6,9 @@ Used by `countermand check`, the Admin Console's *Cancellation setup* page and `
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
 
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.processors.registry import NONE, definition_processor_problems, registry
@@ -33,6 +36,15 @@ class CheckItem:
         return asdict(self)
 
 
+def _link(url_name: str, /, *args: object, **query: str) -> str:
+    """The Admin Console page that fixes a step ("" if the console is not routed)."""
+    try:
+        url = reverse(f"admin:{url_name}", args=args)
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 def setup_check() -> list[CheckItem]:
     """Check every step of the setup guide against the database. `missing` items are required steps."""
     items: list[CheckItem] = []
@@ -50,7 +62,7 @@ def setup_check() -> list[CheckItem]:
             f"OrderCancelStatuses = {', '.join(app_statuses)}" if app_statuses else "OrderCancelStatuses is empty.",
             "Administration › System › Application Settings: filter on OrderCancelStatuses and enter Submitted "
             "(or run: countermand manage setting_set OrderCancelStatuses Submitted).",
-            "/admin/settings/applicationsetting/",
+            _link("console_application_setting_edit", "OrderCancelStatuses"),
         )
     )
 
@@ -69,7 +81,11 @@ def setup_check() -> list[CheckItem]:
             if websites
             else "There is no active website.",
             "Websites › Edit › Settings: set AllowCancellationRequest to True.",
-            "/admin/websites/website/",
+            (
+                _link("websites_website_change", next(w for w in websites if w not in enabled).pk) + "#settings"
+                if len(enabled) < len(websites)
+                else _link("websites_website_changelist")
+            ),
         )
     )
 
@@ -82,7 +98,7 @@ def setup_check() -> list[CheckItem]:
             if allowing
             else f"{len(mappings)} mapping(s), none with Allow Cancellation.",
             "Administration › System › Order Status Mapping: create the mapping and tick Allow Cancellation.",
-            "/admin/orders/orderstatusmapping/",
+            _link("orders_orderstatusmapping_changelist") if allowing else _link("orders_orderstatusmapping_add"),
         )
     )
 
@@ -99,7 +115,7 @@ def setup_check() -> list[CheckItem]:
             if any_cancellable
             else "Cancellable Order Statuses is empty.",
             "Administration › System › Settings › Order Cancellation: add each status (the + button).",
-            "/admin/settings/setting/",
+            _link("console_settings", q="Cancellable Order Statuses"),
         )
     )
 
@@ -119,7 +135,7 @@ def setup_check() -> list[CheckItem]:
                 WARNING,
                 "Likely mistake — " + "; ".join(parts) + ". Orders in these statuses cannot be cancelled.",
                 "Make the settings and the mappings' Allow Cancellation list the same statuses.",
-                "/admin/orders/orderstatusmapping/",
+                _link("orders_orderstatusmapping_changelist"),
             )
         )
 
@@ -133,7 +149,9 @@ def setup_check() -> list[CheckItem]:
             if connections
             else "There is no active connection.",
             "Administration › Jobs › Connections: add the ERP connection.",
-            "/admin/integration/integrationconnection/",
+            _link("integration_integrationconnection_changelist")
+            if connections
+            else _link("integration_integrationconnection_add"),
         )
     )
 
@@ -158,7 +176,9 @@ def setup_check() -> list[CheckItem]:
                 ),
                 f"Administration › Jobs › Job Definitions: add {job_name} (Job Type Execution, the ERP connection, "
                 "your ERP's integration processor, parameter OrderNumber of type String).",
-                "/admin/integration/jobdefinition/",
+                _link("integration_jobdefinition_add", name=job_name, job_type=JobDefinition.JobType.EXECUTION)
+                if definition is None
+                else _link("integration_jobdefinition_change", definition.pk),
             )
         )
     else:
@@ -182,7 +202,7 @@ def setup_check() -> list[CheckItem]:
                 if problems
                 else f"{job_name}: {definition.integration_processor} on {definition.connection}.",
                 "Administration › Jobs › Job Definitions › " + job_name + ": fix the Details and Parameters tabs.",
-                f"/admin/integration/jobdefinition/{definition.pk}/change/",
+                _link("integration_jobdefinition_change", definition.pk),
             )
         )
 
@@ -203,7 +223,7 @@ def setup_check() -> list[CheckItem]:
             MISSING if broken else OK,
             " ".join(broken) if broken else f"{len(registry().processors)} processors installed.",
             "Install the processor package (pip install …) or choose an installed processor.",
-            "/admin/integration/jobdefinition/",
+            _link("integration_jobdefinition_changelist"),
         )
     )
 

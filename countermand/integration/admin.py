@@ -1,0 +1,628 @@
+"""Admin Console: Administration > Jobs — Connections, Job Definitions (Details and Parameters tabs, Run),
+Job History (logs, Retry, Cancel). Every state change goes through countermand.integration.services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from countermand.console.badges import breaker_badge, job_status_badge
+from countermand.console.connection_test import connection_test
+from countermand.console.forms import JobRunForm
+from countermand.console.pages import ConsoleModelAdmin
+from countermand.console.sites import console_site
+from countermand.core.errors import DomainError, ValidationFailed
+from countermand.integration.models import (
+    IntegrationConnection,
+    IntegrationJob,
+    IntegrationJobLog,
+    IntegrationJobParameter,
+    JobDefinition,
+    JobDefinitionParameter,
+)
+from countermand.integration.processors.base import INTEGRATION_PROCESSOR, POST_PROCESSOR, PREPROCESSOR
+from countermand.integration.processors.registry import NONE, processor_choices, registry
+from countermand.integration.services import connection_validate, job_cancel, job_retry, job_run
+
+RUN_PERMISSION = "integration.add_integrationjob"
+JOB_CONTROL_PERMISSION = "integration.change_integrationjob"
+
+# ---------------------------------------------------------------- Connections
+
+
+class IntegrationConnectionForm(forms.ModelForm):
+    """Type from the connection-type registry, options checked by the type, a write-only password."""
+
+    type_name = forms.ChoiceField(label="Type")
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: it is stored encrypted and never shown. Leave blank to keep the current password.",
+    )
+    clear_password = forms.BooleanField(required=False, label="Remove the stored password")
+
+    class Meta:
+        model = IntegrationConnection
+        fields = (
+            "name",
+            "type_name",
+            "url",
+            "log_on",
+            "timeout_seconds",
+            "options",
+            "is_active",
+            "max_concurrent_jobs",
+            "breaker_threshold",
+            "breaker_cooldown_seconds",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        types = registry().connection_types
+        choices = [(name, f"{name} — {t.description}") for name, t in sorted(types.items())]
+        current = self.instance.type_name if self.instance.pk else ""
+        if current and current not in types:
+            choices.append((current, f"{current} (not installed)"))
+        cast(forms.ChoiceField, self.fields["type_name"]).choices = choices
+        self.fields["options"].required = False
+        self.fields["options"].help_text = format_html(
+            "A JSON object. Options by type: {}",
+            format_html_join(
+                "",
+                "<br><strong>{}</strong>: {}",
+                (
+                    (name, ", ".join(f"{k} ({v})" for k, v in t.options_help.items()) or "none")
+                    for name, t in sorted(types.items())
+                ),
+            ),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("options") is None and "options" not in self.errors:
+            cleaned["options"] = {}
+        type_name = cleaned.get("type_name")
+        if type_name and "options" not in self.errors:
+            probe = IntegrationConnection(type_name=type_name, options=cleaned["options"])
+            try:
+                connection_validate(probe)
+            except ValidationFailed as exc:
+                self.add_error("type_name" if exc.code == "UNKNOWN_CONNECTION_TYPE" else "options", exc.message)
+            else:
+                cleaned["options"] = probe.options
+        return cleaned
+
+    def save(self, commit: bool = True) -> IntegrationConnection:
+        connection = super().save(commit=False)
+        if self.cleaned_data.get("password"):
+            connection.set_password(self.cleaned_data["password"])
+        elif self.cleaned_data.get("clear_password"):
+            connection.password_encrypted = ""
+        if commit:
+            connection.save()
+        return connection
+
+
+@admin.register(IntegrationConnection, site=console_site)
+class IntegrationConnectionAdmin(ConsoleModelAdmin):
+    form = IntegrationConnectionForm
+    list_display = ("name", "type_name", "url", "is_active", "breaker_column", "max_concurrent_jobs", "password_set")
+    list_filter = ("type_name", "is_active", "breaker_state")
+    search_fields = ("name", "url")
+    actions = ["test_connections"]
+    readonly_fields = ("password_status", "breaker_column", "breaker_failures", "breaker_open_until")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):  # type: ignore[no-untyped-def]
+        credentials: tuple[str, ...] = ("log_on", "password", "clear_password", "password_status")
+        if not self.has_change_permission(request, obj) and obj is not None:
+            credentials = ("log_on", "password_status")
+        return (
+            (None, {"fields": ("name", "type_name", "url", "timeout_seconds", "is_active")}),
+            ("Credentials", {"fields": credentials}),
+            ("Options", {"fields": ("options",)}),
+            (
+                "Load and circuit breaker",
+                {
+                    "fields": (
+                        "max_concurrent_jobs",
+                        "breaker_threshold",
+                        "breaker_cooldown_seconds",
+                        "breaker_column",
+                        "breaker_failures",
+                        "breaker_open_until",
+                    )
+                },
+            ),
+        )
+
+    @admin.display(description="Password")
+    def password_status(self, obj: IntegrationConnection) -> str:
+        return "Set (hidden)" if obj.has_password else "Not set"
+
+    @admin.display(description="Password", boolean=True)
+    def password_set(self, obj: IntegrationConnection) -> bool:
+        return obj.has_password
+
+    @admin.display(description="Breaker state", ordering="breaker_state")
+    def breaker_column(self, obj: IntegrationConnection) -> SafeString:
+        return breaker_badge(obj.breaker_state)
+
+    def has_test_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("integration.change_integrationconnection")
+
+    def object_tools(self, request: HttpRequest, obj: IntegrationConnection) -> list[dict[str, Any]]:
+        if not self.has_test_permission(request):
+            return []
+        url = reverse("admin:integration_integrationconnection_test", args=[obj.pk])
+        return [{"label": "Test connection", "url": url, "post": True, "css": ""}]
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<path:object_id>/test/",
+                self.admin_site.admin_view(self.test_view),
+                name="integration_integrationconnection_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _report_test(self, request: HttpRequest, connection: IntegrationConnection) -> None:
+        result = connection_test(connection)
+        if result.ok:
+            messages.success(request, f"Test connection {connection.name}: OK — {result.message}.")
+        else:
+            messages.error(request, f"Test connection {connection.name} failed: {result.message}.")
+
+    def test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: try to reach the ERP (outside any transaction) and say OK or what went wrong."""
+        connection = self.get_object(request, object_id)
+        if connection is None:
+            raise Http404("There is no such connection.")
+        if not self.has_test_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._report_test(request, connection)
+        return HttpResponseRedirect(reverse("admin:integration_integrationconnection_change", args=[connection.pk]))
+
+    @admin.action(description="Test connection", permissions=["test"])
+    def test_connections(self, request: HttpRequest, queryset: QuerySet[IntegrationConnection]) -> None:
+        for connection in queryset.order_by("name"):
+            self._report_test(request, connection)
+
+
+# ---------------------------------------------------------------- Job Definitions
+
+
+def _processor_field(kind: str, label: str) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, initial=NONE)
+
+
+class JobDefinitionForm(forms.ModelForm):
+    """Processors are chosen from the processor registry; the model's clean() runs job_definition_validate,
+    so a processor that is not installed (or does not fit the connection) cannot be saved."""
+
+    preprocessor = _processor_field(PREPROCESSOR, "Preprocessor")
+    integration_processor = _processor_field(INTEGRATION_PROCESSOR, "Integration Processor")
+    post_processor = _processor_field(POST_PROCESSOR, "Post Processor")
+
+    class Meta:
+        model = JobDefinition
+        fields = (
+            "name",
+            "description",
+            "job_type",
+            "connection",
+            "preprocessor",
+            "integration_processor",
+            "post_processor",
+            "is_active",
+            "notify_email",
+            "notify_condition",
+            "max_retries",
+            "retry_backoff_seconds",
+            "timeout_seconds",
+            "recurring_interval_seconds",
+            "recurring_cron",
+            "debugging_enabled",
+        )
+        labels = {"name": "Job Name", "job_type": "Job Type", "connection": "Connection", "is_active": "Active"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        processors = registry().processors
+        for field_name, kind in (
+            ("preprocessor", PREPROCESSOR),
+            ("integration_processor", INTEGRATION_PROCESSOR),
+            ("post_processor", POST_PROCESSOR),
+        ):
+            if field_name not in self.fields:
+                continue
+            choices = []
+            for name in processor_choices(kind):
+                described = processors[name].description if name in processors else ""
+                choices.append((name, f"{name} — {described}" if described else name))
+            current = getattr(self.instance, field_name, "") if self.instance.pk else ""
+            if current and current not in dict(choices):
+                choices.append((current, f"{current} (not installed)"))
+            cast(forms.ChoiceField, self.fields[field_name]).choices = choices
+
+
+class JobDefinitionParameterForm(forms.ModelForm):
+    class Meta:
+        model = JobDefinitionParameter
+        fields = ("name", "value_type", "default_value", "prompt", "is_required", "sequence")
+        widgets = {
+            "name": forms.TextInput(attrs={"size": 18}),
+            "default_value": forms.TextInput(attrs={"size": 14}),
+            "prompt": forms.TextInput(attrs={"size": 18}),
+            "sequence": forms.NumberInput(attrs={"style": "width: 4em"}),
+        }
+
+
+class JobDefinitionParameterInline(admin.TabularInline):
+    """The Parameters finger tab. Parameters are part of their definition: its permissions apply."""
+
+    model = JobDefinitionParameter
+    form = JobDefinitionParameterForm
+    fields = ("name", "value_type", "default_value", "prompt", "is_required", "sequence")
+    extra = 0
+    verbose_name = "Job Definition Parameter"
+    verbose_name_plural = "Parameters"
+
+    def _may(self, request: HttpRequest, obj: Any) -> bool:
+        action = "add" if obj is None else "change"
+        return request.user.has_perm(f"integration.{action}_jobdefinition")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return user.has_perm("integration.view_jobdefinition") or user.has_perm("integration.change_jobdefinition")
+
+
+@admin.register(JobDefinition, site=console_site)
+class JobDefinitionAdmin(ConsoleModelAdmin):
+    form = JobDefinitionForm
+    change_form_template = "console/admin/tabbed_change_form.html"
+    inlines = [JobDefinitionParameterInline]
+    list_display = (
+        "name",
+        "job_type",
+        "connection",
+        "integration_processor",
+        "is_active",
+        "recurrence",
+        "last_run_at",
+    )
+    list_filter = ("job_type", "is_active", "connection")
+    search_fields = ("name", "description")
+    list_select_related = ("connection",)
+    readonly_fields = ("last_run_at",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "description",
+                    "job_type",
+                    "connection",
+                    "preprocessor",
+                    "integration_processor",
+                    "post_processor",
+                    "is_active",
+                )
+            },
+        ),
+        ("Notification", {"fields": ("notify_email", "notify_condition")}),
+        ("Retries and timeout", {"fields": ("max_retries", "retry_backoff_seconds", "timeout_seconds")}),
+        ("Recurrence", {"fields": ("recurring_interval_seconds", "recurring_cron", "last_run_at")}),
+        ("Debugging", {"classes": ("collapse",), "fields": ("debugging_enabled",)}),
+    )
+
+    @admin.display(description="Recurrence")
+    def recurrence(self, obj: JobDefinition) -> str:
+        if obj.recurring_cron:
+            return obj.recurring_cron
+        if obj.recurring_interval_seconds:
+            return f"every {obj.recurring_interval_seconds} s"
+        return "—"
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_PERMISSION)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {
+            "console_tabs": [{"key": "details", "label": "Details"}, {"key": "parameters", "label": "Parameters"}],
+            "console_inline_tab": "parameters",
+        }
+        return super().changeform_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def response_add(
+        self, request: HttpRequest, obj: JobDefinition, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The guide saves the Details first, then adds parameters on the Parameters tab: stay on the form.
+        if "_addanother" not in request.POST and "_popup" not in request.POST and "_continue" not in request.POST:
+            messages.success(request, f"Job definition {obj.name} saved. Add its parameters on the Parameters tab.")
+            return HttpResponseRedirect(reverse("admin:integration_jobdefinition_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def object_tools(self, request: HttpRequest, obj: JobDefinition) -> list[dict[str, Any]]:
+        if not self.has_run_permission(request):
+            return []
+        return [
+            {
+                "label": "Run",
+                "url": reverse("admin:integration_jobdefinition_run", args=[obj.pk]),
+                "post": False,
+                "css": "",
+            }
+        ]
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<path:object_id>/run/", self.admin_site.admin_view(self.run_view), name="integration_jobdefinition_run"
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Run: prompt for the parameters, check them, queue the job (job_run)."""
+        definition = self.get_object(request, object_id)
+        if definition is None:
+            raise Http404("There is no such job definition.")
+        if not self.has_run_permission(request):
+            raise PermissionDenied
+        form = JobRunForm(request.POST or None, definition=definition)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = job_run(definition_id=definition.pk, parameters=form.parameter_values(), actor_id=request.user.pk)
+            except DomainError as exc:
+                field = (
+                    f"p_{exc.details['parameter']}"
+                    if exc.details.get("parameter") in {p.name for p in form.parameters}
+                    else None
+                )
+                form.add_error(field, exc.message)
+            else:
+                messages.success(request, f"Job #{job.pk} ({definition.name}) queued.")
+                return HttpResponseRedirect(reverse("admin:integration_integrationjob_change", args=[job.pk]))
+        context = {
+            **self.page_context(request),
+            "title": f"Run {definition.name}",
+            "crumb": f"{definition} › Run",
+            "definition": definition,
+            "form": form,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "console/admin/job_run.html", context)
+
+
+# ---------------------------------------------------------------- Job History
+
+
+@admin.register(IntegrationJob, site=console_site)
+class IntegrationJobAdmin(ConsoleModelAdmin):
+    """Job runs: read-only, with their parameters and log; Retry and Cancel go through the services."""
+
+    change_form_template = "console/admin/job_change_form.html"
+    list_display = (
+        "job_number_column",
+        "definition",
+        "status_column",
+        "order_column",
+        "attempt_column",
+        "schedule_at",
+        "started_at",
+        "finished_at",
+        "error_short",
+    )
+    list_display_links = ("job_number_column",)
+    list_filter = ("status", "definition")
+    search_fields = ("order__web_order_number", "order__erp_order_number", "dedupe_key", "parameters__value")
+    search_help_text = "Job number, order number, or a parameter value."
+    list_select_related = ("definition", "order")
+    actions = ["retry_jobs", "cancel_jobs"]
+    fields = (
+        "job_number_column",
+        "definition",
+        "status_column",
+        "order_column",
+        "connection",
+        "attempt_column",
+        "schedule_at",
+        "started_at",
+        "finished_at",
+        "requested_by",
+        "retry_of",
+        "cancel_requested",
+        "record_count",
+        "warning_count",
+        "error_count",
+        "error",
+        "result_json",
+        "dedupe_key",
+        "idempotency_key",
+        "lease_owner",
+        "lease_expires_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_control_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(JOB_CONTROL_PERMISSION)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[IntegrationJob], search_term: str):  # type: ignore[no-untyped-def]
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():
+            others, _ = super().get_search_results(request, queryset, search_term)
+            return queryset.filter(Q(pk=int(term)) | Q(pk__in=others.values("pk"))), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def console_subtitle(self, obj: IntegrationJob) -> str:
+        return f"#{obj.pk} {obj.definition.name}"
+
+    @admin.display(description="Job number", ordering="id")
+    def job_number_column(self, obj: IntegrationJob) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="Status", ordering="status")
+    def status_column(self, obj: IntegrationJob) -> SafeString:
+        badge = job_status_badge(obj.status)
+        if obj.cancel_requested and obj.is_open:
+            return format_html("{} {}", badge, "(cancel requested)")
+        return badge
+
+    @admin.display(description="Order")
+    def order_column(self, obj: IntegrationJob) -> SafeString:
+        if obj.order_id is None:
+            return format_html("{}", "—")
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.order)
+
+    @admin.display(description="Attempt")
+    def attempt_column(self, obj: IntegrationJob) -> str:
+        return f"{obj.attempt} of {obj.max_attempts}"
+
+    @admin.display(description="Error")
+    def error_short(self, obj: IntegrationJob) -> str:
+        return obj.error[:100]
+
+    @admin.display(description="Result")
+    def result_json(self, obj: IntegrationJob) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, sort_keys=True, default=str))
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context: dict[str, Any] = {}
+        if object_id and str(object_id).isdigit():
+            job_id = int(object_id)
+            context["job_parameters"] = list(IntegrationJobParameter.objects.filter(job_id=job_id).order_by("id"))
+            context["job_logs"] = list(IntegrationJobLog.objects.filter(job_id=job_id).order_by("sequence"))
+            context["job_retries"] = list(IntegrationJob.objects.filter(retry_of_id=job_id).order_by("id"))
+        return super().changeform_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def object_tools(self, request: HttpRequest, obj: IntegrationJob) -> list[dict[str, Any]]:
+        if not self.has_control_permission(request):
+            return []
+        tools = []
+        if obj.status in (IntegrationJob.Status.FAILURE, IntegrationJob.Status.CANCELLED):
+            tools.append(
+                {
+                    "label": "Retry",
+                    "url": reverse("admin:integration_integrationjob_retry", args=[obj.pk]),
+                    "post": True,
+                    "css": "",
+                }
+            )
+        if obj.is_open:
+            tools.append(
+                {
+                    "label": "Cancel",
+                    "url": reverse("admin:integration_integrationjob_cancel", args=[obj.pk]),
+                    "post": True,
+                    "css": "danger",
+                }
+            )
+        return tools
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="integration_integrationjob_retry",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="integration_integrationjob_cancel",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _control(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404("There is no such job.")
+        if not self.has_control_permission(request):
+            raise PermissionDenied
+        target = job
+        if request.method == "POST":
+            target = self._apply(request, job, action) or job
+        return HttpResponseRedirect(reverse("admin:integration_integrationjob_change", args=[target.pk]))
+
+    def _apply(self, request: HttpRequest, job: IntegrationJob, action: str) -> IntegrationJob | None:
+        try:
+            if action == "retry":
+                new_job = job_retry(job_id=job.pk, actor_id=request.user.pk)
+                messages.success(request, f"Job #{job.pk} retried as job #{new_job.pk}.")
+                return new_job
+            cancelled = job_cancel(job_id=job.pk, actor_id=request.user.pk)
+            if cancelled.status == IntegrationJob.Status.CANCELLED:
+                messages.success(request, f"Job #{job.pk} cancelled.")
+            else:
+                messages.warning(
+                    request,
+                    f"Job #{job.pk} is running: cancellation requested; "
+                    "it ends as Cancelled unless the ERP answers first.",
+                )
+            return cancelled
+        except DomainError as exc:
+            messages.error(request, f"Job #{job.pk}: {exc.message}")
+            return None
+
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._control(request, object_id, "retry")
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._control(request, object_id, "cancel")
+
+    @admin.action(description="Retry selected jobs", permissions=["control"])
+    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[IntegrationJob]) -> None:
+        for job in queryset.order_by("pk"):
+            self._apply(request, job, "retry")
+
+    @admin.action(description="Cancel selected jobs", permissions=["control"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[IntegrationJob]) -> None:
+        for job in queryset.order_by("pk"):
+            self._apply(request, job, "cancel")
