@@ -3,8 +3,9 @@ order, how often a cancellation was delivered and how often it took effect.
 
 `POST /erp/orders/<number>/cancel`: 200 `{"status": "Cancelled", "reference": …}`, or 409
 `{"message": …}` for orders in `refuse`. Behaviour switches: `fail_status` (answer every call with it,
-no effect), `delay` (seconds before answering), `delay_first_delivery` (only the first delivery of each
-key is slow). It records the most requests it had in flight at once.
+no effect), `delay` (seconds before answering), `delay_first_delivery` / `slow_first` (only the first
+delivery of each key — of every order, or of the given orders — is slow). It records the most requests
+it had in flight at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class FakeErp:
         self.failed_calls = 0
         self.delay = 0.0
         self.delay_first_delivery = 0.0
+        self.slow_first: dict[str, float] = {}  # order number → delay of the first delivery of each key
         self.in_flight = 0
         self.max_in_flight = 0
         self.calls: list[tuple[float, str, int]] = []  # (time, key, status)
@@ -53,7 +55,9 @@ class FakeErp:
             self.deliveries[key] += 1
             first = self.deliveries[key] == 1
             fail = self.fail_status
-        delay = self.delay + (self.delay_first_delivery if first else 0.0)
+        delay = self.delay
+        if first:
+            delay += self.delay_first_delivery + self.slow_first.get(order_number, 0.0)
         if delay:
             time.sleep(delay)
         with self.lock:

@@ -38,7 +38,8 @@ class Command(BaseCommand):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         self.stdout.write(self.style.SUCCESS(f"Countermand on http://{host}:{port}/ with a worker (Ctrl-C stops)"))
         try:
-            code = run_children([gunicorn_command(host, port, workers), worker_command(worker_concurrency)], self.stdout)
+            commands = [gunicorn_command(host, port, workers), worker_command(worker_concurrency)]
+            code = run_children(commands, self.stdout)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
         sys.exit(code)

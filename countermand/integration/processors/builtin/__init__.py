@@ -1,6 +1,8 @@
 """Processors and connection types that ship with Countermand. Append new built-ins to BUILTINS."""
 
 from countermand.integration.processors.builtin.noop import NoOp
+from countermand.integration.processors.builtin.order_history_refresh import OrderHistoryRefresh
+from countermand.integration.processors.builtin.tryton import TRYTON, TrytonOrderCancel
 from countermand.integration.processors.builtin.webservice import SANDBOX, WEBSERVICE, WebServiceOrderCancel
 
 BUILTINS: list = [
@@ -8,4 +10,7 @@ BUILTINS: list = [
     SANDBOX,
     WebServiceOrderCancel,
     NoOp,
+    TRYTON,
+    TrytonOrderCancel,
+    OrderHistoryRefresh,
 ]

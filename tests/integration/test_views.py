@@ -1,0 +1,117 @@
+"""The integration app's HTTP endpoints: the Sandbox ERP, /metrics, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import pytest
+
+from countermand.integration.models import IntegrationConnection, IntegrationJob, SandboxErpCancellation
+from countermand.integration.services import job_run
+from tests.factories import ConnectionFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox(db):
+    return ConnectionFactory(name="Sandbox ERP", type_name="Sandbox", url="http://testserver/sandbox-erp")
+
+
+def post_cancel(client, number, key="key-1"):
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        f"/sandbox-erp/orders/{number}/cancel", data={}, content_type="application/json", headers=headers
+    )
+
+
+def test_the_sandbox_erp_confirms_a_cancellation_once_per_idempotency_key(client, sandbox):
+    order = OrderFactory(erp_order_number="ERP-1")
+    first = post_cancel(client, "ERP-1")
+    again = post_cancel(client, "ERP-1")
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert first.json()["status"] == "Cancelled" and first.json()["reference"].startswith("SBX-")
+    row = SandboxErpCancellation.objects.get()
+    assert row.delivery_count == 2 and row.order_number == order.erp_order_number
+
+
+def test_the_sandbox_erp_refuses_shipped_orders_with_a_message(client, sandbox):
+    OrderFactory(erp_order_number="ERP-2", status="Shipped")
+    response = post_cancel(client, "ERP-2")
+    assert response.status_code == 409 and "already shipped" in response.json()["message"]
+
+
+def test_the_sandbox_erp_refuses_orders_listed_as_shipped_in_its_options(client, sandbox):
+    OrderFactory(erp_order_number="ERP-3")
+    sandbox.options = {"sandboxShippedOrders": ["ERP-3"]}
+    sandbox.save()
+    assert post_cancel(client, "ERP-3").status_code == 409
+
+
+def test_the_sandbox_erp_can_be_told_to_fail_and_then_has_no_effect(client, sandbox):
+    OrderFactory(erp_order_number="ERP-4")
+    sandbox.options = {"sandboxFailStatus": 503}
+    sandbox.save()
+    assert post_cancel(client, "ERP-4").status_code == 503
+    assert not SandboxErpCancellation.objects.exists()
+
+
+def test_the_sandbox_erp_can_be_told_to_be_slow(client, sandbox):
+    import time
+
+    OrderFactory(erp_order_number="ERP-5")
+    sandbox.options = {"sandboxDelaySeconds": 0.3}
+    sandbox.save()
+    started = time.monotonic()
+    assert post_cancel(client, "ERP-5").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_the_sandbox_erp_needs_an_idempotency_key(client, sandbox):
+    OrderFactory(erp_order_number="ERP-6")
+    assert post_cancel(client, "ERP-6", key="").status_code == 400
+
+
+def test_the_sandbox_erp_does_nothing_without_an_active_sandbox_connection(client, sandbox):
+    OrderFactory(erp_order_number="ERP-7")
+    IntegrationConnection.objects.update(is_active=False)
+    assert post_cancel(client, "ERP-7").status_code == 404
+    assert not SandboxErpCancellation.objects.exists()
+
+
+def test_the_sandbox_options_are_validated_by_the_connection_type():
+    from countermand.core.errors import ValidationFailed
+    from countermand.integration.processors.registry import connection_type_get
+
+    sandbox = connection_type_get("Sandbox")
+    assert sandbox.clean_options({"sandboxFailStatus": 503, "sandboxDelaySeconds": 2})
+    for bad in ({"sandboxFailStatus": 200}, {"sandboxDelaySeconds": -1}, {"sandboxShippedOrders": "ERP-1"}):
+        with pytest.raises(ValidationFailed):
+            sandbox.clean_options(bad)
+
+
+def test_metrics_show_jobs_by_status_queue_depth_and_age_and_cancellations(client):
+    from countermand.integration.models import JobDefinition
+
+    definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
+    job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+    IntegrationJob.objects.update(schedule_at=IntegrationJob.objects.get().schedule_at.replace(year=2020))
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'countermand_jobs{status="Queued"} 1.0' in text
+    assert "countermand_queue_depth 1.0" in text
+    age = next(line for line in text.splitlines() if line.startswith("countermand_queue_oldest_age_seconds "))
+    assert float(age.split()[1]) > 86400
+    assert 'countermand_cancellations{state="Confirmed"} 0.0' in text
+    for histogram in ("countermand_job_duration_seconds", "countermand_erp_request_seconds"):
+        assert f"# TYPE {histogram} histogram" in text
+
+
+def test_healthz_answers_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database_and_migrations(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}

@@ -1,0 +1,161 @@
+"""Real `countermand worker` processes against the test database and a real HTTP fake ERP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db.models import Count
+
+from countermand.cancellations.models import CancellationRequest
+from countermand.integration.models import IntegrationConnection, IntegrationJob, IntegrationJobLog, JobDefinition
+from countermand.integration.services import job_run
+from tests.integration.conftest import ROOT, cancel, database_url, job_statuses, wait_until
+
+State = CancellationRequest.State
+Status = IntegrationJob.Status
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def states(requests) -> list[str]:
+    return list(CancellationRequest.objects.filter(pk__in=[r.pk for r in requests]).values_list("state", flat=True))
+
+
+def test_an_erp_outage_opens_the_breaker_spends_no_attempts_and_everything_is_delivered_after(
+    erp_shop, fake_erp, workers
+):
+    IntegrationConnection.objects.update(breaker_threshold=3, breaker_cooldown_seconds=1, max_concurrent_jobs=4)
+    JobDefinition.objects.filter(name="OrderCancel").update(max_retries=3, retry_backoff_seconds=1)
+    fake_erp.fail_status = 503
+    requests = [cancel(erp_shop) for _ in range(20)]
+    workers.start("--concurrency", "4")
+    wait_until(
+        lambda: IntegrationConnection.objects.get().breaker_state != "Closed", timeout=20, message="breaker opens"
+    )
+    time.sleep(4)  # the outage goes on; without the breaker every job would use up its 4 attempts by now
+    calls_during_outage = fake_erp.failed_calls
+    fake_erp.fail_status = 0
+    wait_until(lambda: set(states(requests)) == {State.CONFIRMED}, timeout=30, message="all confirmed")
+    # 3 failures open the breaker, up to 4 calls were in flight, then about one probe per second of cool-down
+    assert calls_during_outage <= 3 + 4 + 6
+    assert Status.FAILURE not in job_statuses()
+    assert all(fake_erp.effects[r.idempotency_key] == 1 for r in requests)
+    jobs = IntegrationJob.objects.filter(pk__in=[r.job_id for r in requests])
+    assert max(job.attempt - (job.max_attempts - 4) for job in jobs) <= 3  # attempts that counted
+    assert IntegrationJobLog.objects.filter(message__contains="this attempt does not count").exists()
+    assert IntegrationConnection.objects.get().breaker_state == "Closed"
+
+
+def test_refusals_slow_answers_and_confirmations_end_as_the_erp_said(erp_shop, fake_erp, workers):
+    JobDefinition.objects.filter(name="OrderCancel").update(timeout_seconds=1, retry_backoff_seconds=1)
+    ok, refused, slow = (cancel(erp_shop) for _ in range(3))
+    fake_erp.refuse[refused.order.erp_order_number] = "Shipped yesterday."
+    fake_erp.slow_first[slow.order.erp_order_number] = 3.0
+    workers.start("--concurrency", "4")
+    wait_until(
+        lambda: State.SENT not in states([ok, refused, slow]) and State.REQUESTED not in states([ok, refused, slow]),
+        timeout=20,
+    )
+    for request in (ok, refused, slow):
+        request.refresh_from_db()
+    assert ok.state == State.CONFIRMED and ok.order.status == "Cancelled"
+    assert refused.state == State.DENIED and refused.erp_message == "Shipped yesterday."
+    assert refused.order.status == "Submitted"
+    assert slow.state == State.CONFIRMED
+    slow_job = IntegrationJob.objects.get(pk=slow.job_id)
+    assert slow_job.attempt == 2 and slow_job.logs.filter(message__contains="did not answer within").exists()
+    assert fake_erp.deliveries[slow.idempotency_key] == 2 and fake_erp.effects[slow.idempotency_key] == 1
+
+
+def test_a_processor_that_overruns_the_timeout_is_abandoned_and_its_late_outcome_discarded(workers):
+    definition = JobDefinition.objects.create(
+        name="Hang", integration_processor="NoOp", timeout_seconds=1, max_retries=1, retry_backoff_seconds=1
+    )
+    definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
+    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "3"}, actor_id=None)
+    workers.start("--concurrency", "2")
+    wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.FAILURE, timeout=20)
+    time.sleep(1.5)  # let the second attempt's thread come back late
+    job.refresh_from_db()
+    assert job.attempt == 2
+    assert job.logs.filter(message__startswith="The attempt overran the job's timeout of 1 s").count() == 2
+    assert job.logs.filter(message__contains="its outcome was discarded").exists()
+
+
+def test_two_workers_never_run_the_same_attempt(workers):
+    definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
+    for _ in range(300):
+        job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+    workers.start("--concurrency", "4", name="a")
+    workers.start("--concurrency", "4", name="b")
+    wait_until(lambda: job_statuses() == {Status.SUCCESS: 300}, timeout=60, message=str(job_statuses()))
+    starts = (
+        IntegrationJobLog.objects.filter(message__startswith="Attempt ", message__contains=" started by worker ")
+        .values("job_id", "attempt")
+        .annotate(n=Count("id"))
+    )
+    assert len(starts) == 300 and {s["n"] for s in starts} == {1}
+    by_worker = {
+        w: IntegrationJobLog.objects.filter(message__contains=f"started by worker {w}.").count() for w in ("a", "b")
+    }
+    assert by_worker["a"] > 0 and by_worker["b"] > 0 and sum(by_worker.values()) == 300
+
+
+def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
+    definition = JobDefinition.objects.create(name="Tick", integration_processor="NoOp", recurring_interval_seconds=1)
+    for name in ("a", "b", "c"):
+        workers.start("--concurrency", "2", name=name)
+    time.sleep(6)
+    workers.stop_all()
+    jobs = list(IntegrationJob.objects.filter(definition=definition).order_by("schedule_at"))
+    assert len(jobs) >= 3
+    slots = [job.schedule_at for job in jobs]
+    assert len(set(j.schedule_slot for j in jobs)) == len(jobs)
+    assert all((b - a).total_seconds() == 1 for a, b in itertools.pairwise(slots))  # no slot skipped
+    assert all(job.status == Status.SUCCESS and job.attempt == 1 for job in jobs)
+    starts = IntegrationJobLog.objects.filter(job__definition=definition, message__contains="started by worker")
+    assert starts.count() == len(jobs)
+
+
+def test_sigterm_lets_a_running_job_finish(workers):
+    definition = JobDefinition.objects.create(name="Nap", integration_processor="NoOp")
+    definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
+    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "1.5"}, actor_id=None)
+    proc = workers.start("--grace-seconds", "10")
+    wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.IN_PROCESS, timeout=15)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    job.refresh_from_db()
+    assert job.status == Status.SUCCESS
+
+
+def test_sigterm_hands_back_a_job_that_does_not_finish_within_the_grace_period(workers):
+    definition = JobDefinition.objects.create(name="Nap", integration_processor="NoOp")
+    definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
+    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "60"}, actor_id=None)
+    proc = workers.start("--grace-seconds", "0.5")
+    wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.IN_PROCESS, timeout=15)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert time.monotonic() - started < 5
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED and job.attempt == 1 and job.max_attempts == job.definition.max_retries + 2
+    assert job.logs.filter(message__contains="handed back").exists()
+
+
+def test_a_burst_worker_runs_what_is_due_and_exits(workers):
+    definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
+    for _ in range(5):
+        job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    done = subprocess.run(
+        [sys.executable, "-m", "countermand", "worker", "--burst"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert job_statuses() == {Status.SUCCESS: 5}
