@@ -6,6 +6,7 @@
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -144,6 +145,8 @@ STORAGES = {
 }
 # Serve static files straight from the apps, so `countermand serve` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+# Without collectstatic there is no STATIC_ROOT folder; the finders serve the files, so the warning is noise.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "storefront:login"
