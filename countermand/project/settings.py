@@ -146,7 +146,7 @@ STORAGES = {
 # Serve static files straight from the apps, so `countermand serve` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 # Without collectstatic there is no STATIC_ROOT folder; the finders serve the files, so the warning is noise.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "storefront:login"
