@@ -311,6 +311,9 @@ def _digest(password: str) -> bytes:
 # Client
 # --------------------------------------------------------------------------
 
+#: A no-op httpx auth: requests keep the Authorization header the client sets.
+_SESSION_ONLY: Final = httpx.Auth()
+
 
 class TrytonClient:
     """JSON-RPC client for one Tryton database and user.
@@ -512,6 +515,9 @@ class TrytonClient:
                 self.rpc_url,
                 content=body.encode("utf-8"),
                 headers=headers,
+                # The session header is the credential: a shared client's default auth (e.g. Basic) must
+                # not replace it, or Tryton checks the password on every call and the session is unused.
+                auth=_SESSION_ONLY,
                 timeout=self.timeout if timeout is None else timeout,
             )
         except httpx.TimeoutException as exc:

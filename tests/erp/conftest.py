@@ -1,9 +1,13 @@
-"""Fixtures that run a real Tryton 8.2 server (see ``tryton_harness``).
+"""Fixtures that run a real Tryton 8.2 server (see ``tryton_harness``), and a shop that uses it.
 
 * ``tryton_template`` (session): the Tryton database, built once per test
   session (``trytond-admin -u sale`` plus the sale set-up, ~20-30 s).
 * ``tryton_server`` (function): a started ``trytond`` on a private copy of that
   database; stopped at teardown.  Fails, never skips, when Tryton cannot run.
+
+* ``tryton_shop`` (function): Countermand set up as the guide says, with a
+  ``Tryton`` connection to ``tryton_server``, an ``OrderCancel`` job
+  (TrytonOrderCancel) and an ``OrderHistoryRefresh`` job.
 
 Other test packages can use them with
 ``from tests.erp.conftest import tryton_server, tryton_template  # noqa: F401``
@@ -12,13 +16,40 @@ in their own ``conftest.py``.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from countermand.customers.models import BuyerAccount, Customer
+from countermand.integration.http import connection_info
+from countermand.integration.models import IntegrationConnection, JobDefinition
+from countermand.integration.processors.base import ProcessorContext
+from countermand.integration.services import connection_validate, job_enqueue
 from countermand.integration.tryton_rpc import clear_session_cache
-from tests.erp.tryton_harness import TrytonServer, TrytonTemplate, build_template, running_server
+from countermand.orders.models import Order
+from countermand.orders.policies import BUYER, Actor
+from countermand.settings.services import setting_set
+from countermand.websites.models import Website
+from tests.erp.tryton_harness import (
+    CUSTOMER_CODE,
+    TrytonServer,
+    TrytonTemplate,
+    build_template,
+    running_server,
+)
+from tests.factories import (
+    BuyerAccountFactory,
+    CustomerFactory,
+    JobDefinitionFactory,
+    MappingFactory,
+    OrderFactory,
+    WebsiteFactory,
+)
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +65,166 @@ def tryton_server(tryton_template: TrytonTemplate, tmp_path: Path) -> Iterator[T
     with running_server(tryton_template, tmp_path / "tryton") as server:
         yield server
     clear_session_cache()
+
+
+# --------------------------------------------------------------------------
+# Countermand set up against the Tryton server
+# --------------------------------------------------------------------------
+
+TRYTON_STATUSES = ("draft", "quotation", "confirmed", "processing", "done")
+
+
+@dataclass
+class TrytonShop:
+    """A website set up as the guide says, whose ERP is the test's Tryton server.
+
+    Statuses are Tryton's sale states (`draft`, `quotation` may be cancelled; a cancelled sale shows the
+    CancelledStatus `Cancelled`); the OrderCancel job runs TrytonOrderCancel, the OrderHistoryRefresh job
+    (Refresh, every 5 minutes) runs OrderHistoryRefresh, both on the `Tryton` connection.
+    """
+
+    server: TrytonServer
+    website: Website
+    buyer_account: BuyerAccount
+    connection: IntegrationConnection
+    cancel_definition: JobDefinition
+    refresh_definition: JobDefinition
+
+    @property
+    def customer(self) -> Customer:
+        return self.buyer_account.customer
+
+    @property
+    def buyer(self) -> Any:
+        return self.buyer_account.user
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            kind=BUYER,
+            user_id=self.buyer.pk,
+            customer_id=self.customer.pk,
+            website_ids=frozenset({self.website.pk}),
+        )
+
+    def set_options(self, **options: Any) -> None:
+        """Change the Tryton connection's options (validated as the Admin Console would)."""
+        self.connection.options = {**self.connection.options, **options}
+        connection_validate(self.connection)
+        self.connection.save()
+
+    def order_for(self, sale: dict[str, Any], **fields: Any) -> Order:
+        """Our order of a Tryton sale: web order number = reference, ERP order number = number."""
+        values = {
+            "web_order_number": sale["reference"],
+            "erp_order_number": sale["number"],
+            "website": self.website,
+            "customer": self.customer,
+            "placed_by": self.buyer,
+            "status": sale["state"],
+            **fields,
+        }
+        return OrderFactory(**values)
+
+
+@pytest.fixture
+def tryton_shop(db: None, tryton_server: TrytonServer) -> TrytonShop:
+    website = WebsiteFactory(name="Tryton Store")
+    setting_set(name="OrderCancelStatuses", value=["draft", "quotation"])
+    setting_set(name="AllowCancellationRequest", value=True, website=website)
+    setting_set(name="CancellableOrderStatuses", value=["draft", "quotation"], website=website)
+    for status in TRYTON_STATUSES:
+        MappingFactory(
+            erp_order_status=status,
+            display_name=status.capitalize(),
+            allow_cancellation=status in ("draft", "quotation"),
+        )
+    MappingFactory(erp_order_status="Cancelled", allow_cancellation=False)
+    MappingFactory(
+        erp_order_status="CancellationRequested", display_name="Cancellation requested", allow_cancellation=False
+    )
+    account = BuyerAccountFactory(customer=CustomerFactory(customer_number=CUSTOMER_CODE), websites=[website])
+
+    connection = IntegrationConnection(
+        name="Tryton",
+        type_name="Tryton",
+        url=tryton_server.url,
+        log_on=tryton_server.login,
+        timeout_seconds=10,
+        options={"database": tryton_server.database, "website": website.name},
+    )
+    connection.set_password(tryton_server.password)
+    connection_validate(connection)
+    connection.save()
+    cancel_definition = JobDefinitionFactory(
+        name="OrderCancel",
+        connection=connection,
+        integration_processor="TrytonOrderCancel",
+        max_retries=3,
+        retry_backoff_seconds=0,
+    )
+    refresh_definition = JobDefinitionFactory(
+        name="OrderHistoryRefresh",
+        job_type=JobDefinition.JobType.REFRESH,
+        connection=connection,
+        integration_processor="OrderHistoryRefresh",
+        recurring_interval_seconds=300,
+        max_retries=0,
+        order_number_parameter=False,
+    )
+    return TrytonShop(
+        server=tryton_server,
+        website=website,
+        buyer_account=account,
+        connection=connection,
+        cancel_definition=cancel_definition,
+        refresh_definition=refresh_definition,
+    )
+
+
+class JobLog:
+    """A JobLogger that keeps (level, message) pairs, for running a processor outside the worker."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def debug(self, message: str) -> None:
+        self.lines.append(("Debug", message))
+
+    def info(self, message: str) -> None:
+        self.lines.append(("Info", message))
+
+    def warn(self, message: str) -> None:
+        self.lines.append(("Warn", message))
+
+    def error(self, message: str) -> None:
+        self.lines.append(("Error", message))
+
+    def fatal(self, message: str) -> None:
+        self.lines.append(("Fatal", message))
+
+    def messages(self, level: str) -> list[str]:
+        return [message for lvl, message in self.lines if lvl == level]
+
+
+def processor_context(
+    definition: JobDefinition,
+    *,
+    order: Order | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> ProcessorContext:
+    """The context the worker would give the definition's processor, for a job queued now.
+
+    The connection comes from the engine's `connection_info` (decrypted password, shared HTTP client)."""
+    job = job_enqueue(definition=definition, order=order, parameters=parameters or {})
+    assert definition.connection is not None
+    return ProcessorContext(
+        job=job,
+        parameters=dict(parameters or {}),
+        logger=JobLog(),
+        idempotency_key=f"test-{job.pk}",
+        attempt=1,
+        deadline=timezone.now() + datetime.timedelta(seconds=60),
+        connection=connection_info(definition.connection),
+        order=order,
+    )

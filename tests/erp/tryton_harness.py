@@ -572,6 +572,38 @@ class TrytonServer:
             raise TrytonHarnessError(f"sale {result} did not reach state {state!r}")
         return result
 
+    def sale_advance(self, sale_id: int, state: str) -> dict[str, Any]:
+        """Move an existing sale on to ``state`` the way :meth:`create_sale` gets there.
+
+        Forward along draft → quotation → confirmed → processing → done, or to
+        ``cancelled`` from draft or quotation (what happens in Tryton while
+        Countermand is not looking).  Returns ``id, number, reference, state``.
+        """
+        path = ("draft", "quotation", "confirmed", "processing", "done")
+        current = self.sale_state(sale_id)
+        admin = self.admin
+        sale = "model.sale.sale."
+        if state == "cancelled":
+            if current == "draft":
+                admin.call(sale + "quote", [sale_id])
+            admin.call(sale + "cancel", [sale_id])
+        elif state in path and current in path and path.index(state) >= path.index(current):
+            for step in path[path.index(current) + 1 : path.index(state) + 1]:
+                if step == "quotation":
+                    admin.call(sale + "quote", [sale_id])
+                elif step == "confirmed":
+                    admin.call(sale + "confirm", [sale_id])
+                elif step == "processing":
+                    admin.call(sale + "process", [sale_id])
+                else:
+                    self._complete(sale_id)
+        else:
+            raise ValueError(f"cannot move a {current} sale to {state!r}")
+        result = self.sale(sale_id)
+        if result["state"] != state:
+            raise TrytonHarnessError(f"sale {result} did not reach state {state!r}")
+        return result
+
     def _party(self, code: str) -> tuple[int, int]:
         found = self.admin.call("model.party.party.search_read", [["code", "=", code]], 0, 1, None, ["addresses"])
         if not found:

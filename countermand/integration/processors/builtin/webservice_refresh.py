@@ -1,0 +1,178 @@
+"""Order history refresh from an ERP with an HTTP JSON API (`WebService` connection).
+
+The ERP serves its orders at the connection's URL + `refreshPath` (default `/orders`):
+
+- `GET /orders?modifiedSince=<ISO 8601>&page=1&pageSize=100` — orders changed since then (on the first
+  run `orderedSince=<YYYY-MM-DD>` instead of `modifiedSince`), a page at a time; a page shorter than
+  `pageSize` is the last one.
+- `GET /orders?orderNumbers=E1,W2,…` — the current state of these orders (ERP order number, else web
+  order number — the same `OrderNumber` the cancel job sends).
+
+Both answer `{"orders": [order, …]}` (or a bare list), with an order in the field names of our REST API:
+
+    {"webOrderNumber": "W1001", "erpOrderNumber": "E5001", "customerNumber": "C1000",
+     "orderDate": "2025-01-31", "status": "Shipped", "cancelled": false, "customerPO": "PO-7",
+     "currency": "USD", "subtotal": "90.00", "taxAmount": "10.00", "shippingAmount": "0", "total": "100.00",
+     "orderLines": [{"lineNumber": 1, "productNumber": "WID-1", "description": "Widget",
+                     "quantityOrdered": 2, "quantityShipped": 2, "unitPrice": "45.00",
+                     "lineTotal": "90.00", "status": "Shipped"}]}
+
+`webOrderNumber`, `customerNumber` and `status` are required; `orderLines` may be left out (lines are then
+left as they are). An order is cancelled when `cancelled` is true or its status equals the
+`CancelledStatus` setting (ignoring case); it then takes the CancelledStatus.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from countermand.integration.processors.base import ConnectionInfo, JobLogger, TransientError
+from countermand.integration.processors.builtin.refresh import ErpOrder, chunks
+from countermand.orders.services import DECIMAL_FIELDS
+
+if TYPE_CHECKING:
+    from countermand.orders.models import Order
+
+DEFAULT_REFRESH_PATH = "/orders"
+NUMBERS_PER_REQUEST = 50
+ORDER_FIELDS = {
+    "orderDate": "order_date",
+    "customerPO": "customer_po",
+    "currency": "currency",
+    "subtotal": "subtotal",
+    "taxAmount": "tax_amount",
+    "shippingAmount": "shipping_amount",
+    "total": "total",
+}
+LINE_FIELDS = {
+    "lineNumber": "line_number",
+    "productNumber": "product_number",
+    "description": "description",
+    "quantityOrdered": "quantity_ordered",
+    "quantityShipped": "quantity_shipped",
+    "unitPrice": "unit_price",
+    "lineTotal": "line_total",
+    "status": "status",
+}
+
+
+class WebServiceOrderSource:
+    """Reads orders from an HTTP JSON ERP for the order history refresh (see `refresh.OrderSource`)."""
+
+    final_statuses: frozenset[str] = frozenset()  # unknown for a generic ERP: every recent order is swept
+
+    def __init__(self, connection: ConnectionInfo, *, cancelled_status: str, logger: JobLogger) -> None:
+        if connection.http is None:
+            raise RuntimeError(f"The connection {connection.name} has no HTTP client.")
+        self.http = connection.http
+        self.timeout = float(connection.timeout_seconds)
+        path = str(connection.options.get("refreshPath", DEFAULT_REFRESH_PATH))
+        self.url = connection.url.rstrip("/") + "/" + path.lstrip("/")
+        self.headers = dict(connection.options.get("headers", {}))
+        self.cancelled_status = cancelled_status
+        self.cancelled_statuses = frozenset({cancelled_status})
+        self.label = f"the ERP at {self.url}"
+        self.logger = logger
+
+    def changed_orders(
+        self,
+        *,
+        customer_numbers: Sequence[str],
+        since: datetime.datetime | None,
+        created_after: datetime.datetime | None,
+        batch_size: int,
+    ) -> Iterator[list[ErpOrder]]:
+        params: dict[str, Any] = {"pageSize": batch_size}
+        if since is not None:
+            params["modifiedSince"] = since.isoformat()
+        elif created_after is not None:
+            params["orderedSince"] = created_after.date().isoformat()
+        page = 1
+        while True:
+            orders = self._get({**params, "page": page})
+            if orders:
+                yield self._orders(orders)
+            if len(orders) < batch_size:
+                return
+            page += 1
+
+    def orders_for(self, orders: Sequence[Order]) -> list[ErpOrder]:
+        found: list[ErpOrder] = []
+        for batch in chunks(orders, NUMBERS_PER_REQUEST):
+            answer = self._get({"orderNumbers": ",".join(o.erp_or_web_number for o in batch)})
+            found += self._orders(answer)
+        return found
+
+    def _get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            response = self.http.get(self.url, params=params, headers=self.headers, timeout=self.timeout)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{self.label} did not answer within {self.timeout:.0f} s") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach {self.label}: {exc}") from exc
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            raise TransientError(f"{self.label} answered HTTP {response.status_code}")
+        if not response.is_success:
+            raise RuntimeError(
+                f"{self.label} answered HTTP {response.status_code}: {response.text[:200]} — "
+                "check the connection's URL and refreshPath"
+            )
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise RuntimeError(f"{self.label} answered with something that is not JSON") from exc
+        orders = data.get("orders") if isinstance(data, dict) else data
+        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+            raise RuntimeError(f'{self.label} answered without a list of orders (expected {{"orders": [...]}})')
+        return orders
+
+    def _orders(self, answer: list[dict[str, Any]]) -> list[ErpOrder]:
+        orders = []
+        for data in answer:
+            try:
+                orders.append(self._order(data))
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                self.logger.warn(f"Skipped an order {self.label} sent: {exc} in {str(data)[:300]}")
+        return orders
+
+    def _order(self, data: dict[str, Any]) -> ErpOrder:
+        missing = [k for k in ("webOrderNumber", "customerNumber", "status") if not data.get(k)]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        status = str(data["status"])
+        cancelled = bool(data.get("cancelled")) or status.casefold() == self.cancelled_status.casefold()
+        lines = data.get("orderLines")
+        return ErpOrder(
+            web_order_number=str(data["webOrderNumber"]),
+            erp_order_number=str(data["erpOrderNumber"]) if data.get("erpOrderNumber") else None,
+            customer_number=str(data["customerNumber"]),
+            status=self.cancelled_status if cancelled else status,
+            erp_state=status,
+            cancelled=cancelled,
+            values=_typed(data, ORDER_FIELDS),
+            lines=None if lines is None else [_typed(line, LINE_FIELDS) for line in lines],
+        )
+
+
+def _typed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The ERP's JSON fields under our names and in our types, so that unchanged orders compare equal."""
+    typed = {}
+    for theirs, name in names.items():
+        value = data.get(theirs)
+        if value is None:
+            continue
+        if name in DECIMAL_FIELDS:
+            value = Decimal(str(value))
+        elif name == "order_date":
+            value = datetime.date.fromisoformat(str(value))
+        elif name == "line_number":
+            value = int(value)
+        else:
+            value = str(value)
+        typed[name] = value
+    return typed
