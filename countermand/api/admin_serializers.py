@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from countermand.api.serializers import (
@@ -42,10 +42,12 @@ class WebsiteSerializer(serializers.ModelSerializer):
         fields, extra_kwargs = camel("id", "name", "domain", "is_active")
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class WebsiteCollectionSerializer(serializers.Serializer):
     websites = WebsiteSerializer(many=True)
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class AdminOrderStatusMappingCollectionSerializer(serializers.Serializer):
     orderStatusMappings = OrderStatusMappingSerializer(many=True)
 
@@ -66,6 +68,7 @@ class SettingSerializer(serializers.Serializer):
     isSet = serializers.BooleanField(help_text="A value is stored at this level (website, or application).")
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class SettingCollectionSerializer(serializers.Serializer):
     settings = SettingSerializer(many=True)
 
@@ -129,6 +132,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return connection
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class ConnectionCollectionSerializer(serializers.Serializer):
     integrationConnections = ConnectionSerializer(many=True)
 
@@ -207,6 +211,7 @@ class JobDefinitionSerializer(serializers.ModelSerializer):
         return instance
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class JobDefinitionCollectionSerializer(serializers.Serializer):
     jobDefinitions = JobDefinitionSerializer(many=True)
 
@@ -270,6 +275,7 @@ class IntegrationJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class IntegrationJobCollectionSerializer(serializers.Serializer):
     integrationJobs = IntegrationJobSerializer(many=True)
     pagination = PaginationSerializer()
@@ -286,6 +292,7 @@ class IntegrationJobLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class IntegrationJobLogCollectionSerializer(serializers.Serializer):
     logs = IntegrationJobLogSerializer(many=True)
 
@@ -315,6 +322,7 @@ class AdminCancellationSerializer(CancellationSerializer):
         return request.state == CancellationRequest.State.LOCAL_ONLY
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class CancellationCollectionSerializer(serializers.Serializer):
     cancellations = AdminCancellationSerializer(many=True)
     pagination = PaginationSerializer()
@@ -434,6 +442,7 @@ class OrderImportSerializer(OrderUpdateSerializer):
         return values, lines
 
 
+@extend_schema_serializer(many=False)  # a wrapper object, also for list actions
 class AdminOrderCollectionSerializer(serializers.Serializer):
     orders = OrderSummarySerializer(many=True)
     pagination = PaginationSerializer()

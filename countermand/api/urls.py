@@ -22,15 +22,15 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("v1/auth/token", auth.TokenView.as_view(), name="token"),
     path("v1/orders", orders.OrderListView.as_view(), name="orders"),
-    path("v1/orders/<str:order_number>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
-    path("v1/orders/<str:order_number>", orders.OrderDetailView.as_view(), name="order"),
+    path("v1/orders/<str:orderNumber>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),
+    path("v1/orders/<str:orderNumber>", orders.OrderDetailView.as_view(), name="order"),
     path("v1/orderstatusmappings", orders.OrderStatusMappingListView.as_view(), name="orderstatusmappings"),
     path("v1/admin/settings", admin.SettingListView.as_view(), name="admin-settings"),
     path("v1/admin/settings/<str:name>", admin.SettingDetailView.as_view(), name="admin-setting"),
     path("v1/admin/orders", admin.AdminOrderListView.as_view(), name="admin-orders"),
-    path("v1/admin/orders/<str:order_number>/cancel", admin.AdminOrderCancelView.as_view(), name="admin-order-cancel"),
-    path("v1/admin/orders/<str:order_number>", admin.AdminOrderDetailView.as_view(), name="admin-order"),
+    path("v1/admin/orders/<str:orderNumber>/cancel", admin.AdminOrderCancelView.as_view(), name="admin-order-cancel"),
+    path("v1/admin/orders/<str:orderNumber>", admin.AdminOrderDetailView.as_view(), name="admin-order"),
     path("v1/admin/setup/check", admin.SetupCheckView.as_view(), name="admin-setup-check"),
     path("v1/admin/", include(router.urls)),
-    re_path(r"^.*$", api_not_found),  # unknown API paths answer in JSON too
+    re_path(r"^", api_not_found),  # every other path under /api/ (even with line breaks) answers in JSON
 ]

@@ -1,12 +1,12 @@
 """The three administrator roles as Django groups (DESIGN §8), used by the admin API and the Admin Console.
 
 - Read-only admin: may view everything of Countermand (every `view_*` permission of its apps).
-- Order admin: read-only + cancel orders (orders.change_order), work on cancellations (change, resend).
+- Order admin: read-only + cancel orders (orders.change_order), force-cancel them outside the status rules
+  (orders.force_cancel_order), work on cancellations (change, resend).
 - Integration admin: read-only + connections, job definitions and job runs (all integration permissions),
   settings, order status mappings, websites, and importing/updating orders from the ERP (orders.add_order).
 
-Forcing a cancellation outside the status rules (orders.force_cancel_order) belongs to no role: it is
-granted to chosen people. The names are in countermand/api/roles.py.
+The names are in countermand/api/roles.py.
 """
 
 from django.contrib.auth.management import create_permissions
@@ -19,6 +19,7 @@ INTEGRATION_ADMIN = "Integration admin"
 
 ORDER_ADMIN_EXTRA = [
     ("orders", "change_order"),
+    ("orders", "force_cancel_order"),
     ("cancellations", "change_cancellationrequest"),
     ("cancellations", "resend_cancellation"),
 ]

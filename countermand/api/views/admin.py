@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -54,7 +54,10 @@ class AdminView(APIView):
 
 
 class AdminViewSet(viewsets.GenericViewSet):
-    """CRUD over one model; lists are wrapped as `{<collection_key>: [...]}` like the original system."""
+    """CRUD over one model; lists are wrapped as `{<collection_key>: [...]}` like the original system.
+
+    Subclasses list it before DRF's mixins, so its perform_* hooks (409 for conflicts) win.
+    """
 
     permission_classes = [HasAdminPermissions]
     required_permissions: dict[str, tuple[str, ...]] = {}
@@ -93,11 +96,11 @@ def crud_schema(tag: str, collection: type[serializers.Serializer]) -> Any:
 
 @crud_schema("admin: order status mappings", s.AdminOrderStatusMappingCollectionSerializer)
 class OrderStatusMappingViewSet(
+    AdminViewSet,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    AdminViewSet,
 ):
     queryset = OrderStatusMapping.objects.all()
     serializer_class = OrderStatusMappingSerializer
@@ -113,7 +116,7 @@ class OrderStatusMappingViewSet(
     update=extend_schema(tags=["admin: websites"]),
     partial_update=extend_schema(tags=["admin: websites"]),
 )
-class WebsiteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, AdminViewSet):
+class WebsiteViewSet(AdminViewSet, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
     queryset = Website.objects.all()
     serializer_class = s.WebsiteSerializer
     required_permissions = crud_permissions("websites", "website")
@@ -123,11 +126,11 @@ class WebsiteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.
 
 @crud_schema("admin: integration connections", s.ConnectionCollectionSerializer)
 class ConnectionViewSet(
+    AdminViewSet,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    AdminViewSet,
 ):
     queryset = IntegrationConnection.objects.all()
     serializer_class = s.ConnectionSerializer
@@ -147,11 +150,11 @@ class ConnectionViewSet(
 
 @crud_schema("admin: job definitions", s.JobDefinitionCollectionSerializer)
 class JobDefinitionViewSet(
+    AdminViewSet,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    AdminViewSet,
 ):
     queryset = JobDefinition.objects.select_related("connection").prefetch_related("parameters")
     serializer_class = s.JobDefinitionSerializer
@@ -188,7 +191,7 @@ def job_with_details(job_id: int) -> IntegrationJob:
     return job_queryset().get(pk=job_id)
 
 
-class IntegrationJobViewSet(mixins.RetrieveModelMixin, AdminViewSet):
+class IntegrationJobViewSet(AdminViewSet, mixins.RetrieveModelMixin):
     queryset = job_queryset()
     serializer_class = s.IntegrationJobSerializer
     required_permissions = {
@@ -265,7 +268,7 @@ class IntegrationJobViewSet(mixins.RetrieveModelMixin, AdminViewSet):
         return Response(self.get_serializer(job_with_details(job.pk)).data)
 
 
-class CancellationViewSet(mixins.RetrieveModelMixin, AdminViewSet):
+class CancellationViewSet(AdminViewSet, mixins.RetrieveModelMixin):
     queryset = CancellationRequest.objects.select_related("order", "requested_by")
     serializer_class = s.AdminCancellationSerializer
     required_permissions = {
@@ -362,7 +365,13 @@ def registered_setting(name: str) -> SettingDefinition:
     return SETTINGS[name]
 
 
-SETTING_NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="The setting's name.")
+SETTING_NAME = OpenApiParameter(
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    description="The setting's name.",
+    examples=[OpenApiExample("A website setting", value="AllowCancellationRequest")],
+)
 WEBSITE_ID = OpenApiParameter("websiteId", int, description="Read or reset the value of this website.")
 
 
@@ -440,7 +449,11 @@ class SettingDetailView(AdminView):
 
 
 ORDER_NUMBER = OpenApiParameter(
-    "orderNumber", str, OpenApiParameter.PATH, description="The web order number or the ERP order number."
+    "orderNumber",
+    str,
+    OpenApiParameter.PATH,
+    description="The web order number or the ERP order number.",
+    examples=[OpenApiExample("Web order number", value="WEB-1001"), OpenApiExample("ERP number", value="ERP-5002")],
 )
 
 
@@ -517,8 +530,8 @@ class AdminOrderDetailView(AdminView):
         parameters=[ORDER_NUMBER],
         responses={200: s.AdminOrderDetailSerializer},
     )
-    def get(self, request: Request, order_number: str) -> Response:
-        return Response(admin_order_data(order_get(order_number), request))
+    def get(self, request: Request, orderNumber: str) -> Response:
+        return Response(admin_order_data(order_get(orderNumber), request))
 
     @extend_schema(
         tags=["admin: orders"],
@@ -528,8 +541,8 @@ class AdminOrderDetailView(AdminView):
         responses={200: s.AdminOrderDetailSerializer},
         description="Update an order from the ERP, e.g. its `status`. `orderLines`, when given, replace the lines.",
     )
-    def put(self, request: Request, order_number: str) -> Response:
-        order = order_get(order_number)
+    def put(self, request: Request, orderNumber: str) -> Response:
+        order = order_get(orderNumber)
         body = s.OrderUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values, lines = body.order_values()
@@ -550,8 +563,8 @@ class AdminOrderCancelView(AdminView):
         description="Cancel for a customer (not bound by the website switch or the time window). `force` skips "
         "the status rules; it needs the force-cancel permission and a note.",
     )
-    def post(self, request: Request, order_number: str) -> Response:
-        order = order_get(order_number)
+    def post(self, request: Request, orderNumber: str) -> Response:
+        order = order_get(orderNumber)
         body = s.AdminCancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         actor = request_actor(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +32,11 @@ from countermand.orders.selectors import buyer_order_get, buyer_orders, order_la
 from countermand.settings.selectors import setting_get
 
 ORDER_NUMBER = OpenApiParameter(
-    "orderNumber", str, OpenApiParameter.PATH, description="The web order number or the ERP order number."
+    "orderNumber",
+    str,
+    OpenApiParameter.PATH,
+    description="The web order number or the ERP order number.",
+    examples=[OpenApiExample("Web order number", value="WEB-1001"), OpenApiExample("ERP number", value="ERP-5002")],
 )
 
 
@@ -93,8 +97,8 @@ class OrderDetailView(BuyerView):
         description="One order with its lines, `canCancel`, `cancelBlockers` and its latest cancellation. "
         "Another customer's order is 404.",
     )
-    def get(self, request: Request, order_number: str) -> Response:
-        order = buyer_order_get(self.actor, order_number)
+    def get(self, request: Request, orderNumber: str) -> Response:
+        order = buyer_order_get(self.actor, orderNumber)
         return Response(order_detail_data(order, self.actor))
 
     @extend_schema(
@@ -107,8 +111,8 @@ class OrderDetailView(BuyerView):
         '"cancellationReason": "…"}` requests the cancellation (as `POST …/cancel` does). A `status` equal '
         "to the order's current status changes nothing; any other status is refused (400).",
     )
-    def patch(self, request: Request, order_number: str) -> Response:
-        order = buyer_order_get(self.actor, order_number)
+    def patch(self, request: Request, orderNumber: str) -> Response:
+        order = buyer_order_get(self.actor, orderNumber)
         body = OrderPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         wanted = body.validated_data["status"].strip()
@@ -149,8 +153,8 @@ class OrderCancelView(BuyerView):
         description="Request the cancellation of the order. The ERP answers later: follow `cancellation.state` "
         "(Requested → Sent → Confirmed | Denied). Not cancellable: 409 ORDER_NOT_CANCELLABLE with `blockers`.",
     )
-    def post(self, request: Request, order_number: str) -> Response:
-        order = buyer_order_get(self.actor, order_number)
+    def post(self, request: Request, orderNumber: str) -> Response:
+        order = buyer_order_get(self.actor, orderNumber)
         body = CancelRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         order_cancel_request(

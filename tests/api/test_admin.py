@@ -1,0 +1,518 @@
+"""Admin API (/api/v1/admin/…): each endpoint's success, bad input, permission and not-found answers."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from countermand.api.auth import token_issue
+from countermand.cancellations.models import CancellationRequest
+from countermand.cancellations.services import order_cancel_request
+from countermand.customers.selectors import actor_for_user
+from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
+from countermand.integration.services import job_cancel
+from countermand.orders.models import Order, OrderEvent, OrderStatusMapping
+from countermand.settings.models import SettingChange
+from countermand.settings.selectors import setting_get
+from tests.factories import StaffFactory
+
+JSON = "application/json"
+
+
+@pytest.fixture
+def integration(world) -> Client:
+    return world.api("integration_admin")
+
+
+@pytest.fixture
+def orders_admin(world) -> Client:
+    return world.api("order_admin")
+
+
+@pytest.fixture
+def read_only(world) -> Client:
+    return world.api("read_only_admin")
+
+
+@pytest.fixture
+def failed_cancellation(world) -> CancellationRequest:
+    """WEB-1006's cancellation whose delivery job was cancelled: job Cancelled, request Failed."""
+    order = Order.objects.get(web_order_number="WEB-1006")
+    request = order_cancel_request(
+        order=order, actor=actor_for_user(world.users["buyer_c1000"]), channel="storefront", reason_code="Other"
+    )
+    job_cancel(job_id=request.job_id, actor_id=None)
+    request.refresh_from_db()
+    assert request.state == "Failed"
+    return request
+
+
+# --- settings
+
+
+def test_settings_list_shows_every_setting_with_the_value_in_force(read_only, world):
+    body = read_only.get("/api/v1/admin/settings", {"websiteId": world.store.pk}).json()
+    by_name = {s["name"]: s for s in body["settings"]}
+    assert by_name["AllowCancellationRequest"]["value"] is True
+    assert by_name["AllowCancellationRequest"]["isSet"] is True
+    assert by_name["AllowCancellationRequest"]["websiteId"] == world.store.pk
+    assert by_name["OrderCancelStatuses"]["value"] == ["Submitted"]
+    assert by_name["OrderCancelStatuses"]["websiteId"] is None
+    assert by_name["CancellationWithoutErpJob"]["choices"] == ["LocalOnly", "Refuse"]
+    only = read_only.get("/api/v1/admin/settings", {"name": "cancelstat"}).json()["settings"]
+    assert [s["name"] for s in only] == ["OrderCancelStatuses"]
+
+
+def test_setting_detail_for_a_website(read_only, world):
+    body = read_only.get("/api/v1/admin/settings/AllowCancellationRequest", {"websiteId": world.counter.pk}).json()
+    assert body["value"] is False and body["scope"] == "website"
+
+
+def test_put_setting_stores_the_value_and_audits_it(integration, world):
+    response = integration.put(
+        "/api/v1/admin/settings/CancellableOrderStatuses",
+        {"value": ["Submitted", "Open", "Processing"], "websiteId": world.store.pk},
+        content_type=JSON,
+    )
+    assert response.status_code == 200
+    assert response.json()["value"] == ["Submitted", "Open", "Processing"]
+    assert setting_get("CancellableOrderStatuses", website_id=world.store.pk) == ["Submitted", "Open", "Processing"]
+    change = SettingChange.objects.filter(name="CancellableOrderStatuses").first()
+    assert change.changed_by == world.users["integration_admin"]
+
+
+@pytest.mark.parametrize(
+    "name, body, code",
+    [
+        ("AllowCancellationRequest", {"value": "maybe"}, "INVALID_SETTING"),
+        ("OrderCancelStatuses", {"value": ["Submitted"], "websiteId": "WEBSITE"}, "INVALID_SETTING"),
+        ("CancellationWithoutErpJob", {"value": "Sometimes"}, "INVALID_SETTING"),
+        ("OrderCancelStatuses", {}, "VALIDATION_FAILED"),
+        ("AllowCancellationRequest", {"value": True, "websiteId": 999999}, "VALIDATION_FAILED"),
+    ],
+)
+def test_put_setting_with_a_bad_value_is_400(integration, world, name, body, code):
+    if body.get("websiteId") == "WEBSITE":
+        body = {**body, "websiteId": world.store.pk}
+    response = integration.put(f"/api/v1/admin/settings/{name}", body, content_type=JSON)
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == code
+
+
+def test_unknown_setting_is_404(integration):
+    response = integration.put("/api/v1/admin/settings/NoSuchSetting", {"value": 1}, content_type=JSON)
+    assert response.status_code == 404
+    assert response.json()["code"] == "SETTING_NOT_FOUND"
+
+
+def test_delete_setting_falls_back_to_the_default(integration, world):
+    response = integration.delete(f"/api/v1/admin/settings/AllowCancellationRequest?websiteId={world.store.pk}")
+    assert response.status_code == 200
+    assert response.json()["value"] is False and response.json()["isSet"] is False
+
+
+def test_settings_need_the_change_permission_to_write(read_only, orders_admin):
+    for client in (read_only, orders_admin):
+        response = client.put("/api/v1/admin/settings/OrderCancelStatuses", {"value": ["Open"]}, content_type=JSON)
+        assert response.status_code == 403
+
+
+# --- order status mappings
+
+
+def test_mapping_crud(integration):
+    created = integration.post(
+        "/api/v1/admin/orderstatusmappings",
+        {"erpOrderStatus": "Backordered", "displayName": "Back-ordered", "allowCancellation": True},
+        content_type=JSON,
+    )
+    assert created.status_code == 201
+    mapping_id = created.json()["id"]
+    assert created.json()["isDefault"] is False
+    changed = integration.patch(
+        f"/api/v1/admin/orderstatusmappings/{mapping_id}", {"displayName": "On back-order"}, content_type=JSON
+    )
+    assert changed.json()["displayName"] == "On back-order"
+    assert integration.get(f"/api/v1/admin/orderstatusmappings/{mapping_id}").json()["erpOrderStatus"] == "Backordered"
+    assert integration.delete(f"/api/v1/admin/orderstatusmappings/{mapping_id}").status_code == 204
+    assert integration.get(f"/api/v1/admin/orderstatusmappings/{mapping_id}").status_code == 404
+
+
+def test_mapping_for_an_existing_status_or_a_second_default_is_400(integration):
+    duplicate = integration.post(
+        "/api/v1/admin/orderstatusmappings", {"erpOrderStatus": "Submitted", "displayName": "x"}, content_type=JSON
+    )
+    assert duplicate.status_code == 400 and "erpOrderStatus" in duplicate.json()["fields"]
+    OrderStatusMapping.objects.filter(erp_order_status="Open").update(is_default=True)
+    second = integration.post(
+        "/api/v1/admin/orderstatusmappings",
+        {"erpOrderStatus": "Other", "displayName": "Other", "isDefault": True},
+        content_type=JSON,
+    )
+    assert second.status_code == 400 and "isDefault" in second.json()["fields"]
+
+
+def test_mappings_writes_need_the_permission(orders_admin):
+    response = orders_admin.post(
+        "/api/v1/admin/orderstatusmappings", {"erpOrderStatus": "X", "displayName": "X"}, content_type=JSON
+    )
+    assert response.status_code == 403
+
+
+# --- websites
+
+
+def test_websites_list_create_update(integration, world):
+    assert {w["name"] for w in integration.get("/api/v1/admin/websites").json()["websites"]} == {
+        "Demo Store",
+        "Trade Counter",
+    }
+    created = integration.post(
+        "/api/v1/admin/websites", {"name": "Export", "domain": "export.example.com"}, content_type=JSON
+    )
+    assert created.status_code == 201 and created.json()["isActive"] is True
+    updated = integration.patch(
+        f"/api/v1/admin/websites/{created.json()['id']}", {"isActive": False}, content_type=JSON
+    )
+    assert updated.json()["isActive"] is False
+    duplicate = integration.post("/api/v1/admin/websites", {"name": "Demo Store"}, content_type=JSON)
+    assert duplicate.status_code == 400
+    assert integration.get("/api/v1/admin/websites/999999").status_code == 404
+
+
+# --- integration connections
+
+
+def test_connection_password_is_write_only_and_stored_encrypted(integration):
+    response = integration.post(
+        "/api/v1/admin/integrationconnections",
+        {"name": "Main ERP", "typeName": "WebService", "url": "https://erp.example.com", "password": "s3cret"},
+        content_type=JSON,
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert "password" not in body and body["hasPassword"] is True
+    connection = IntegrationConnection.objects.get(pk=body["id"])
+    assert "s3cret" not in connection.password_encrypted and connection.get_password() == "s3cret"
+    renamed = integration.patch(
+        f"/api/v1/admin/integrationconnections/{body['id']}", {"name": "ERP"}, content_type=JSON
+    )
+    assert renamed.status_code == 200
+    assert IntegrationConnection.objects.get(pk=body["id"]).get_password() == "s3cret"
+
+
+def test_connection_of_an_unknown_type_is_400(integration):
+    response = integration.post(
+        "/api/v1/admin/integrationconnections", {"name": "X", "typeName": "Carrier pigeon"}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "UNKNOWN_CONNECTION_TYPE"
+
+
+def test_connection_in_use_cannot_be_deleted(integration):
+    sandbox = IntegrationConnection.objects.get(name="Sandbox ERP")
+    response = integration.delete(f"/api/v1/admin/integrationconnections/{sandbox.pk}")
+    assert response.status_code == 409
+    assert response.json()["code"] == "IN_USE"
+
+
+def test_connections_are_read_only_for_the_read_only_role(read_only):
+    assert read_only.get("/api/v1/admin/integrationconnections").status_code == 200
+    response = read_only.post("/api/v1/admin/integrationconnections", {"name": "X", "typeName": "WebService"})
+    assert response.status_code == 403
+
+
+# --- job definitions
+
+
+def test_job_definition_with_parameters_is_created_updated_and_run(integration):
+    response = integration.post(
+        "/api/v1/admin/jobdefinitions",
+        {
+            "name": "Nightly report",
+            "jobType": "Report",
+            "integrationProcessor": "NoOp",
+            "parameters": [{"sequence": 1, "name": "Days", "valueType": "Number", "defaultValue": "7"}],
+        },
+        content_type=JSON,
+    )
+    assert response.status_code == 201, response.json()
+    definition = response.json()
+    assert [p["name"] for p in definition["parameters"]] == ["Days"]
+    updated = integration.patch(
+        f"/api/v1/admin/jobdefinitions/{definition['id']}",
+        {
+            "parameters": [
+                {"name": "Days", "valueType": "Number"},
+                {"name": "Verbose", "valueType": "Boolean", "defaultValue": "false"},
+            ]
+        },
+        content_type=JSON,
+    )
+    assert [p["name"] for p in updated.json()["parameters"]] == ["Days", "Verbose"]
+    run = integration.post(
+        f"/api/v1/admin/jobdefinitions/{definition['id']}/run", {"parameters": {"Days": "3"}}, content_type=JSON
+    )
+    assert run.status_code == 201
+    assert run.json()["status"] == "Queued"
+    assert {p["name"]: p["value"] for p in run.json()["parameters"]} == {"Days": "3", "Verbose": "false"}
+
+
+def test_job_definition_naming_an_unknown_processor_is_400(integration):
+    response = integration.post(
+        "/api/v1/admin/jobdefinitions", {"name": "X", "integrationProcessor": "Nope"}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_JOB_DEFINITION"
+    assert not JobDefinition.objects.filter(name="X").exists()
+
+
+def test_job_definition_with_duplicate_parameter_names_is_400(integration):
+    response = integration.post(
+        "/api/v1/admin/jobdefinitions",
+        {"name": "X", "integrationProcessor": "NoOp", "parameters": [{"name": "A"}, {"name": "A"}]},
+        content_type=JSON,
+    )
+    assert response.status_code == 400 and "parameters" in response.json()["fields"]
+
+
+def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    before = IntegrationJob.objects.count()
+    response = integration.post(
+        f"/api/v1/admin/jobdefinitions/{definition.pk}/run", {"parameters": {"Nope": "1"}}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_JOB_PARAMETER"
+    assert IntegrationJob.objects.count() == before
+
+
+def test_job_definition_in_use_cannot_be_deleted(integration, failed_cancellation):
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    assert integration.delete(f"/api/v1/admin/jobdefinitions/{definition.pk}").status_code == 409
+
+
+def test_running_a_job_needs_the_permission(orders_admin):
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    response = orders_admin.post(f"/api/v1/admin/jobdefinitions/{definition.pk}/run", {}, content_type=JSON)
+    assert response.status_code == 403
+    assert orders_admin.post("/api/v1/admin/jobdefinitions/999999/run", {}, content_type=JSON).status_code == 403
+
+
+# --- integration jobs
+
+
+def test_jobs_list_detail_and_logs(read_only, failed_cancellation):
+    jobs = read_only.get("/api/v1/admin/integrationjobs", {"status": "Cancelled"}).json()
+    assert [j["jobNumber"] for j in jobs["integrationJobs"]] == [failed_cancellation.job_id]
+    assert jobs["pagination"]["totalItemCount"] == 1
+    detail = read_only.get(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}").json()
+    assert detail["jobDefinitionName"] == "OrderCancel"
+    assert detail["orderNumber"] == "WEB-1006"
+    assert {p["name"]: p["value"] for p in detail["parameters"]} == {"OrderNumber": "ERP-5006"}
+    logs = read_only.get(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/logs").json()["logs"]
+    assert logs and {"sequence", "typeName", "logDateTime", "message"} <= set(logs[0])
+    assert read_only.get("/api/v1/admin/integrationjobs", {"status": "Nope"}).status_code == 400
+    assert read_only.get("/api/v1/admin/integrationjobs/999999").status_code == 404
+
+
+def test_retry_runs_a_cancelled_job_again_as_a_new_job(integration, failed_cancellation):
+    response = integration.post(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/retry")
+    assert response.status_code == 201
+    assert response.json()["retryOfJobNumber"] == failed_cancellation.job_id
+    assert response.json()["status"] == "Queued"
+    failed_cancellation.refresh_from_db()
+    assert failed_cancellation.state == "Requested"
+
+
+def test_retry_of_a_queued_job_is_409_and_cancel_of_a_finished_job_is_409(integration, world):
+    request = order_cancel_request(
+        order=Order.objects.get(web_order_number="WEB-1001"),
+        actor=actor_for_user(world.users["buyer_c1000"]),
+        channel="api",
+        reason_code="Other",
+    )
+    retry = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/retry")
+    assert retry.status_code == 409 and retry.json()["code"] == "JOB_NOT_RETRYABLE"
+    cancelled = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled"
+    again = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/cancel")
+    assert again.status_code == 409 and again.json()["code"] == "JOB_FINISHED"
+
+
+def test_retry_and_cancel_need_the_permission(read_only, failed_cancellation):
+    assert read_only.post(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/retry").status_code == 403
+    assert read_only.post(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/cancel").status_code == 403
+
+
+# --- orders
+
+
+def test_admin_order_list_filters_by_customer(read_only):
+    body = read_only.get("/api/v1/admin/orders", {"customerNumber": "C2000"}).json()
+    assert {o["webOrderNumber"] for o in body["orders"]} == {"WEB-2001", "WEB-2002"}
+    assert read_only.get("/api/v1/admin/orders", {"pageSize": 0}).status_code == 400
+
+
+def test_admin_order_detail_has_cancellations_and_the_audit_trail(read_only, failed_cancellation):
+    body = read_only.get("/api/v1/admin/orders/WEB-1006").json()
+    assert body["customerName"] == "Acme Supplies"
+    assert [c["state"] for c in body["cancellations"]] == ["Failed"]
+    assert body["cancellations"][0]["needsAttention"] is True
+    assert "CancellationRequested" in [e["type"] for e in body["events"]]
+    assert read_only.get("/api/v1/admin/orders/NOPE").status_code == 404
+
+
+def order_payload(**overrides):
+    return {
+        "webOrderNumber": "WEB-9001",
+        "erpOrderNumber": "ERP-9001",
+        "websiteId": overrides.pop("websiteId"),
+        "customerNumber": "C1000",
+        "orderDate": "2026-05-01",
+        "status": "Submitted",
+        "orderTotal": 30,
+        "orderLines": [{"lineNumber": 1, "productErpNumber": "WID-1", "qtyOrdered": 3, "unitNetPrice": "10.00"}],
+        **overrides,
+    }
+
+
+def test_import_creates_the_order_with_its_lines_and_an_event(integration, world):
+    response = integration.post("/api/v1/admin/orders", order_payload(websiteId=world.store.pk), content_type=JSON)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["webOrderNumber"] == "WEB-9001" and body["orderTotal"] == 30.0
+    assert body["orderLines"][0]["qtyOrdered"] == 3.0
+    assert [e["type"] for e in body["events"]] == ["Imported"]
+    again = integration.post("/api/v1/admin/orders", order_payload(websiteId=world.store.pk), content_type=JSON)
+    assert again.status_code == 409 and again.json()["code"] == "ORDER_EXISTS"
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"customerNumber": "C404"}, "customerNumber"),
+        ({"websiteId": 999999}, "websiteId"),
+        ({"orderDate": "yesterday"}, "orderDate"),
+        ({"status": ""}, "status"),
+        ({"orderLines": [{"lineNumber": 0, "productErpNumber": "X"}]}, "orderLines"),
+        ({"orderTotal": "1e99"}, "orderTotal"),
+    ],
+)
+def test_import_with_bad_input_is_400(integration, world, overrides, field):
+    payload = order_payload(websiteId=overrides.pop("websiteId", world.store.pk), **overrides)
+    response = integration.post("/api/v1/admin/orders", payload, content_type=JSON)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_update_changes_the_erp_status_and_writes_an_event(integration):
+    response = integration.put("/api/v1/admin/orders/ERP-5002", {"status": "Shipped"}, content_type=JSON)
+    assert response.status_code == 200
+    assert response.json()["status"] == "Shipped"
+    event = OrderEvent.objects.filter(order__web_order_number="WEB-1002").last()
+    assert (event.type, event.old_status, event.new_status) == ("StatusChanged", "Open", "Shipped")
+    duplicate = integration.put("/api/v1/admin/orders/WEB-1002", {"erpOrderNumber": "ERP-5001"}, content_type=JSON)
+    assert duplicate.status_code == 409
+    assert integration.put("/api/v1/admin/orders/NOPE", {"status": "X"}, content_type=JSON).status_code == 404
+
+
+def test_import_and_update_need_the_add_order_permission(orders_admin, world):
+    assert (
+        orders_admin.post(
+            "/api/v1/admin/orders", order_payload(websiteId=world.store.pk), content_type=JSON
+        ).status_code
+        == 403
+    )
+    assert orders_admin.put("/api/v1/admin/orders/WEB-1002", {"status": "X"}, content_type=JSON).status_code == 403
+
+
+# --- admin cancel
+
+
+def test_order_admin_cancels_even_where_the_website_does_not_offer_it(orders_admin, world):
+    Order.objects.filter(web_order_number="WEB-1006").update(website=world.counter)
+    response = orders_admin.post("/api/v1/admin/orders/WEB-1006/cancel", {"reason": "Phoned in"}, content_type=JSON)
+    assert response.status_code == 200
+    assert response.json()["cancellations"][0]["channel"] == "admin"
+
+
+def test_admin_cancel_of_a_shipped_order_is_409_unless_forced_with_a_note(orders_admin):
+    refused = orders_admin.post("/api/v1/admin/orders/WEB-1004/cancel", {"reason": "Phoned in"}, content_type=JSON)
+    assert refused.status_code == 409 and refused.json()["blockers"]
+    no_note = orders_admin.post(
+        "/api/v1/admin/orders/WEB-1004/cancel", {"reason": "Phoned in", "force": True}, content_type=JSON
+    )
+    assert no_note.status_code == 400 and no_note.json()["code"] == "REASON_REQUIRED"
+    forced = orders_admin.post(
+        "/api/v1/admin/orders/WEB-1004/cancel",
+        {"reason": "Phoned in", "note": "Caught at the dock", "force": True},
+        content_type=JSON,
+    )
+    assert forced.status_code == 200
+    assert forced.json()["cancellations"][0]["forced"] is True
+
+
+def test_forcing_needs_the_force_permission(world):
+    clerk = StaffFactory(username="clerk")
+    clerk.user_permissions.add(Permission.objects.get(codename="change_order"))
+    raw, _ = token_issue(user=clerk)
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+    response = client.post(
+        "/api/v1/admin/orders/WEB-1004/cancel", {"reason": "x", "note": "y", "force": True}, content_type=JSON
+    )
+    assert response.status_code == 403 and response.json()["code"] == "FORCE_NOT_ALLOWED"
+
+
+def test_admin_cancel_input_and_permission(orders_admin, integration):
+    assert orders_admin.post("/api/v1/admin/orders/WEB-1001/cancel", {}, content_type=JSON).status_code == 400
+    assert orders_admin.post("/api/v1/admin/orders/NOPE/cancel", {"reason": "x"}, content_type=JSON).status_code == 404
+    assert (
+        integration.post("/api/v1/admin/orders/WEB-1001/cancel", {"reason": "x"}, content_type=JSON).status_code == 403
+    )
+
+
+# --- cancellations
+
+
+def test_cancellations_list_filters_and_resend(orders_admin, failed_cancellation):
+    attention = orders_admin.get("/api/v1/admin/cancellations", {"needsAttention": "true"}).json()
+    assert [c["id"] for c in attention["cancellations"]] == [failed_cancellation.pk]
+    assert orders_admin.get("/api/v1/admin/cancellations", {"state": "Confirmed"}).json()["cancellations"] == []
+    assert orders_admin.get("/api/v1/admin/cancellations", {"state": "Nope"}).status_code == 400
+    detail = orders_admin.get(f"/api/v1/admin/cancellations/{failed_cancellation.pk}").json()
+    assert detail["orderNumber"] == "WEB-1006" and detail["notSentToErp"] is False
+    resent = orders_admin.post(f"/api/v1/admin/cancellations/{failed_cancellation.pk}/resend")
+    assert resent.status_code == 200
+    assert resent.json()["state"] == "Requested" and resent.json()["sendCount"] == 2
+    again = orders_admin.post(f"/api/v1/admin/cancellations/{failed_cancellation.pk}/resend")
+    assert again.status_code == 409 and again.json()["code"] == "INVALID_CANCELLATION_STATE"
+    assert orders_admin.get("/api/v1/admin/cancellations/999999").status_code == 404
+
+
+def test_resend_needs_the_resend_permission(integration, failed_cancellation):
+    assert integration.post(f"/api/v1/admin/cancellations/{failed_cancellation.pk}/resend").status_code == 403
+
+
+# --- setup check
+
+
+def test_setup_check_lists_the_guides_steps(read_only):
+    body = read_only.get("/api/v1/admin/setup/check").json()
+    assert body["complete"] is True
+    assert {"application-setting", "website-setting", "status-mapping", "cancel-job"} <= {
+        i["key"] for i in body["items"]
+    }
+
+
+def test_setup_check_reports_a_missing_cancel_job(read_only):
+    JobDefinition.objects.filter(name="OrderCancel").update(is_active=False)
+    body = read_only.get("/api/v1/admin/setup/check").json()
+    assert body["complete"] is False
+    assert {i["key"]: i["state"] for i in body["items"]}["cancel-job"] == "missing"
+
+
+def test_admin_api_refuses_buyers_and_anonymous(world):
+    assert world.api("buyer_c1000").get("/api/v1/admin/setup/check").status_code == 403
+    assert world.api("anonymous").get("/api/v1/admin/setup/check").status_code == 401
