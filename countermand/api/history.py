@@ -132,13 +132,20 @@ class OrdersShown:
         return not self.blockers.get(order.id)
 
 
-def orders_shown(orders: Sequence[Order], *, actor: Actor, website_ids: Sequence[int] = ()) -> OrdersShown:
-    """Display facts for a page of orders in a constant number of queries (rules, mappings, settings)."""
+def orders_shown(
+    orders: Sequence[Order],
+    *,
+    actor: Actor,
+    website_ids: Sequence[int] = (),
+    mappings: list[OrderStatusMapping] | None = None,
+) -> OrdersShown:
+    """Display facts for a page of orders in a constant number of queries (rules, mappings, settings).
+    Pass `mappings` when the caller has loaded them already."""
     rules = cancellation_rules(orders)
     websites = {o.website_id for o in orders} | set(website_ids)
     snapshot = settings_snapshot(names=DISPLAY_SETTINGS, website_ids=websites)
     return OrdersShown(
-        mappings=status_mappings(),
+        mappings=status_mappings() if mappings is None else mappings,
         blockers={o.id: cancellation_blockers(o, rules=rules, actor=actor) for o in orders},
         show_status={w: bool(snapshot.get("ShowOrderStatus", w)) for w in websites},
         show_erp_number={w: bool(snapshot.get("ShowErpOrderNumber", w)) for w in websites},

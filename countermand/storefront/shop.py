@@ -59,8 +59,8 @@ def shop_for(request: HttpRequest) -> Shop:
         raise NoStorefrontAccess("Your account is not set up for any active website.")
     chosen = request.GET.get("website") or request.session.get(SESSION_KEY)
     website = next((w for w in websites if str(w.pk) == str(chosen)), websites[0])
-    if request.session.get(SESSION_KEY) != website.pk:
-        request.session[SESSION_KEY] = website.pk
+    if "website" in request.GET and request.session.get(SESSION_KEY) != website.pk:
+        request.session[SESSION_KEY] = website.pk  # remembered only when the buyer chose
     return Shop(
         website=website,
         actor=dataclasses.replace(actor, website_ids=frozenset({website.pk})),

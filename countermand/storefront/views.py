@@ -84,7 +84,7 @@ def order_list(request: HttpRequest, shop: Shop) -> HttpResponse:
     page = order_history_page(orders, page=page_number, page_size=DEFAULT_PAGE_SIZE)
     if not page.items and page.total and page.page > page.number_of_pages:
         page = order_history_page(orders, page=page.number_of_pages, page_size=DEFAULT_PAGE_SIZE)
-    shown = orders_shown(page.items, actor=shop.actor, website_ids=[shop.website.pk])
+    shown = orders_shown(page.items, actor=shop.actor, website_ids=[shop.website.pk], mappings=mappings)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("website", None)
