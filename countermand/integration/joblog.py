@@ -12,8 +12,7 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
 from django.utils import timezone
 
 from countermand.integration.models import IntegrationJob, IntegrationJobLog
@@ -42,7 +41,9 @@ def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False) ->
     with transaction.atomic():
         if not locked:
             list(IntegrationJob.objects.select_for_update().filter(pk=job_id).values_list("pk"))
-        last = IntegrationJobLog.objects.filter(job_id=job_id).aggregate(m=Max("sequence"))["m"] or 0
+        with connection.cursor() as cursor:  # plain SQL: once per job, cheaper than building it
+            cursor.execute(f"SELECT MAX(sequence) FROM {IntegrationJobLog._meta.db_table} WHERE job_id = %s", [job_id])
+            last = cursor.fetchone()[0] or 0
         IntegrationJobLog.objects.bulk_create(
             IntegrationJobLog(
                 job_id=job_id,

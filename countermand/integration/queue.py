@@ -125,17 +125,22 @@ def next_breaker_probe_at() -> datetime.datetime | None:
     ).aggregate(m=Min("breaker_open_until"))["m"]
 
 
-def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float) -> list[Claim]:
-    """Claim up to `limit` due jobs for `worker_id`, honouring each connection's breaker and limit."""
+def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_limit: int | None = None) -> list[Claim]:
+    """Claim up to `limit` due jobs for `worker_id`, honouring each connection's breaker and limit.
+
+    `connection_limit` caps the jobs that call an ERP among them (a worker claims those only for idle
+    threads, since a claimed job counts against its connection's limit until it finishes).
+    """
     if limit <= 0:
         return []
+    erp_room = limit if connection_limit is None else min(limit, connection_limit)
     now = timezone.now()
     due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
     if not due.exists():
         return []
     picked: list[tuple[int, bool]] = []
     with transaction.atomic():
-        if due.filter(connection__isnull=False).exists():
+        if erp_room > 0 and due.filter(connection__isnull=False).exists():
             # Lock the connections: claimers of the same ERP take turns, so the InProcess count they
             # read is exact and max_concurrent_jobs holds across all workers.
             connections = list(
@@ -152,7 +157,7 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float) -> list[Clai
             )
             random.shuffle(connections)  # no ERP starves another
             for conn in connections:
-                room = limit - len(picked)
+                room = erp_room - len(picked)
                 if room <= 0:
                     break
                 in_process = running.get(conn.pk, 0)
@@ -198,7 +203,10 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float) -> list[Clai
             .order_by("schedule_at", "id")
             .values_list("id", "attempt", "max_attempts", "definition_id", "connection_id")
         )
-        JobDefinition.objects.filter(pk__in={row[3] for row in rows}).update(last_run_at=now)
+        # At most one write a second per definition: concurrent claimers do not queue on its row lock.
+        JobDefinition.objects.filter(pk__in={row[3] for row in rows}).filter(
+            Q(last_run_at__isnull=True) | Q(last_run_at__lt=now - datetime.timedelta(seconds=1))
+        ).update(last_run_at=now)
     return [
         Claim(
             job_id=job_id,
@@ -283,6 +291,32 @@ def _breaker_after_answer(connection_id: int) -> bool:
     )
 
 
+def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | None) -> tuple | None:
+    """Lock the job row if attempt `attempt` still holds it; return what finishing needs, else None.
+
+    Plain SQL: this runs once per job, and building it through the ORM costs more than executing it.
+    """
+    job, definition = IntegrationJob._meta.db_table, JobDefinition._meta.db_table
+    sql = (
+        "SELECT j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, j.idempotency_key, "
+        "d.retry_backoff_seconds, d.notify_email, d.notify_condition "
+        f"FROM {job} j JOIN {definition} d ON d.id = j.definition_id "
+        "WHERE j.id = %s AND j.attempt = %s AND j.status = %s"
+    )
+    params: list[Any] = [job_id, attempt, Status.IN_PROCESS.value]
+    if expired_before is not None:
+        sql += " AND j.lease_expires_at < %s"
+        params.append(db_connection.ops.adapt_datetimefield_value(expired_before))
+    if db_connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF j"
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return (row[0], bool(row[1]), *row[2:])
+
+
 def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expired_only: bool = False) -> Finish:
     """Record how attempt `attempt` of a job ended — only if the job is still InProcess with that attempt.
 
@@ -298,15 +332,19 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
         lines.append(LogLine(level, message, "Countermand", attempt))
 
     with transaction.atomic():
-        fence = IntegrationJob.objects.select_for_update(of=("self",)).filter(
-            pk=job_id, attempt=attempt, status=Status.IN_PROCESS
-        )
-        if expired_only:
-            fence = fence.filter(lease_expires_at__lt=now)
-        job = fence.select_related("definition").first()
-        if job is None:
+        row = _fence_lock(job_id, attempt, expired_before=now if expired_only else None)
+        if row is None:
             return Finish(applied=False)
-        definition = job.definition
+        job = IntegrationJob(
+            pk=job_id,
+            attempt=attempt,
+            max_attempts=row[0],
+            cancel_requested=row[1],
+            connection_id=row[2],
+            order_id=row[3],
+            idempotency_key=row[4],
+        )
+        retry_backoff_seconds, notify_email, notify_condition = row[5:]
         refunded = False
         kind = outcome.kind
         if job.connection_id and kind in (SUCCESS, REJECTED):
@@ -332,7 +370,7 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             status = Status.QUEUED
             if refunded:
                 max_attempts += 1
-            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(definition.retry_backoff_seconds, attempt)
+            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(retry_backoff_seconds, attempt)
             retry_at = now + datetime.timedelta(seconds=delay)
             say(
                 Level.INFO,
@@ -359,9 +397,7 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             updates["result"] = outcome.result
         else:
             updates["schedule_at"] = retry_at
-        IntegrationJob.objects.filter(pk=job_id, attempt=attempt, status=Status.IN_PROCESS).update(**updates)
-        for name, value in updates.items():
-            setattr(job, name, value)
+        IntegrationJob.objects.filter(pk=job_id).update(**updates)  # the row is locked: the fence above holds
 
         cancellation = ""
         if final:
@@ -377,7 +413,8 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             if not applied_lines:
                 cancellation = ""
             lines += applied_lines
-            transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
+            if notify_email and notify_condition:
+                transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
         job_log_write(job_id=job_id, lines=lines, locked=True)
     return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded, cancellation=cancellation)
 

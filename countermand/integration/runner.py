@@ -56,30 +56,23 @@ class AttemptControl:
 
 
 def typed_parameters(job: IntegrationJob) -> dict[str, Any]:
-    """The job's parameter values as their declared types (str, Decimal, bool, date)."""
-    declared = {p.name: p for p in job.definition.parameters.all()}
+    """The job's parameter values as their declared types (str, Decimal, bool, date).
+
+    A job holds a value for every parameter its definition declared when it was queued (defaults
+    filled in); a value whose parameter has since been deleted stays a string.
+    """
     values: dict[str, Any] = {}
-    for param in job.parameters.all():
-        spec = declared.get(param.name)
-        if spec is None:
-            values[param.name] = param.value
-        else:
-            values[param.name] = parameter_value_parse(spec, param.value)
-    for name, spec in declared.items():
-        if name not in values:
-            values[name] = parameter_value_parse(spec, spec.default_value)
+    for param in job.parameters.select_related("definition_parameter").order_by():
+        spec = param.definition_parameter
+        values[param.name] = param.value if spec is None else parameter_value_parse(spec, param.value)
     return values
 
 
 def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl | None = None) -> queue.AttemptOutcome:
     """Run the pipeline for `claim` and say how it ended. Never raises for a processor's fault."""
     control = control or AttemptControl()
-    job = (
-        IntegrationJob.objects.select_related("definition", "connection", "order", "definition__connection")
-        .prefetch_related("parameters", "definition__parameters")
-        .get(pk=claim.job_id)
-    )
-    definition = job.definition
+    job = IntegrationJob.objects.select_related("definition").get(pk=claim.job_id)
+    definition = job.definition  # connection and order are loaded below only when the job has them
     log = JobLogBuffer(job_id=job.pk, attempt=claim.attempt, debugging=definition.debugging_enabled)
     log.module_name = "Countermand"
     log.info(f"Attempt {claim.attempt} of {job.max_attempts} started by worker {worker_id}.")
@@ -102,8 +95,8 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
         log.fatal(f"Bad parameter value: {exc.message}")
         return ended(queue.FAILED, exc.message)
 
-    deadline = claim.claimed_at + datetime.timedelta(seconds=max(1, definition.timeout_seconds))
-    connection_model = job.connection or definition.connection
+    deadline = timezone.now() + datetime.timedelta(seconds=max(1, definition.timeout_seconds))
+    connection_model = job.connection if job.connection_id else None
     request = cancellation_request_for_job(job)
     data: dict[str, Any] = {}
     if request is not None:

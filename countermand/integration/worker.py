@@ -52,6 +52,7 @@ class WorkerOptions:
     """How a worker behaves. Every option also reads an environment variable (COUNTERMAND_WORKER_…)."""
 
     concurrency: int = 8
+    prefetch: int | None = None  # jobs claimed ahead for busy threads (default: concurrency); not ERP jobs
     burst: bool = False
     lease_seconds: float = 30.0
     heartbeat_seconds: float | None = None  # default: a third of the lease
@@ -73,6 +74,10 @@ class WorkerOptions:
             grace_seconds=_env_float("COUNTERMAND_WORKER_GRACE_SECONDS", 30.0) or 30.0,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+    @property
+    def ahead(self) -> int:
+        return self.concurrency if self.prefetch is None else max(0, self.prefetch)
 
     @property
     def heartbeat(self) -> float:
@@ -167,11 +172,17 @@ class Worker:
         while not self.stopping.is_set():
             self.wake.clear()
             with self.lock:
-                free = opts.concurrency - len(self.in_flight)
+                held = len(self.in_flight)
+            # Claim when a thread is idle, in a batch that also fills the prefetch buffer, so a deep queue
+            # costs one claim per batch, not one per job. ERP jobs are claimed only for idle threads.
+            idle = opts.concurrency - held
+            free = opts.concurrency + opts.ahead - held if idle > 0 else 0
             claims: list[queue.Claim] = []
             if free > 0:
                 try:
-                    claims = queue.claim_jobs(worker_id=self.id, limit=free, lease_seconds=opts.lease_seconds)
+                    claims = queue.claim_jobs(
+                        worker_id=self.id, limit=free, lease_seconds=opts.lease_seconds, connection_limit=idle
+                    )
                 except Exception:
                     logger.exception("worker %s: cannot claim jobs", self.id)
                     db_connection.close()
@@ -218,7 +229,7 @@ class Worker:
         flight = InFlight(
             claim=claim,
             control=AttemptControl(),
-            deadline=time.monotonic() + max(1, timeout_seconds) + 1.0,
+            deadline=float("inf"),  # set when a thread starts it
             timeout_seconds=timeout_seconds,
         )
         with self.lock:
@@ -229,6 +240,14 @@ class Worker:
 
     def _execute(self, flight: InFlight, name: str) -> None:
         claim = flight.claim
+        flight.deadline = time.monotonic() + max(1, flight.timeout_seconds) + 1.0
+        if self.stopping.is_set():  # claimed ahead, never started: hand it back at once
+            flight.abandoned = True
+            self._release(flight)
+            with self.lock:
+                self.in_flight.pop((claim.job_id, claim.attempt), None)
+            self.wake.set()
+            return
         try:
             finish = attempt_execute(claim, worker_id=self.id, control=flight.control, definition_name=name)
             logger.info(
@@ -355,24 +374,32 @@ class Worker:
 
     def _drain(self) -> None:
         """Wait for running attempts (up to the grace period), then hand back the rest."""
+        with self.lock:
+            waiting = [f for f in self.in_flight.values() if f.future is not None and f.future.cancel()]
+            for flight in waiting:
+                self.in_flight.pop((flight.claim.job_id, flight.claim.attempt), None)
+        for flight in waiting:  # claimed ahead, never started
+            self._release(flight)
         deadline = time.monotonic() + self.options.grace_seconds
         while self.in_flight and time.monotonic() < deadline and not self.hard_stop.is_set():
             time.sleep(0.05)
         with self.lock:
             left = [f for f in self.in_flight.values() if not f.abandoned]
         for flight in left:
-            claim = flight.claim
-            message = f"Worker {self.id} stopped before attempt {claim.attempt} finished; the job is handed back."
-            with contextlib.suppress(Exception):
-                queue.attempt_finish(
-                    job_id=claim.job_id,
-                    attempt=claim.attempt,
-                    outcome=queue.AttemptOutcome(
-                        kind=queue.RELEASED,
-                        error=message,
-                        lines=[LogLine("Warn", message, "Countermand", claim.attempt)],
-                    ),
-                )
+            self._release(flight)
         if left:
             logger.warning("worker %s handed back %s running job(s)", self.id, len(left))
             self.hard_stop.set()
+
+    def _release(self, flight: InFlight) -> None:
+        """Hand a job back to the queue unfinished: re-queued now, the attempt not counted."""
+        claim = flight.claim
+        message = f"Worker {self.id} stopped before attempt {claim.attempt} finished; the job is handed back."
+        with contextlib.suppress(Exception):
+            queue.attempt_finish(
+                job_id=claim.job_id,
+                attempt=claim.attempt,
+                outcome=queue.AttemptOutcome(
+                    kind=queue.RELEASED, error=message, lines=[LogLine("Warn", message, "Countermand", claim.attempt)]
+                ),
+            )

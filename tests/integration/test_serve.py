@@ -14,8 +14,6 @@ import time
 import httpx
 import pytest
 
-from tests.integration.conftest import ROOT
-
 REQUEST_CANCELLATION = """
 import time
 from django.contrib.auth import get_user_model

@@ -11,6 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, help="jobs run at the same time (threads; default 8)")
+        parser.add_argument(
+            "--prefetch", type=int, help="jobs claimed ahead for busy threads (default: --concurrency; not ERP jobs)"
+        )
         parser.add_argument("--burst", action="store_true", help="run what is due, then exit")
         parser.add_argument("--lease-seconds", type=float, help="job lease, renewed by the heartbeat (default 30)")
         parser.add_argument("--heartbeat-seconds", type=float, help="lease renewal interval (default lease/3)")
@@ -26,6 +29,7 @@ class Command(BaseCommand):
         worker = Worker(
             WorkerOptions.from_env(
                 concurrency=options["concurrency"],
+                prefetch=options["prefetch"],
                 burst=options["burst"] or None,
                 lease_seconds=options["lease_seconds"],
                 heartbeat_seconds=options["heartbeat_seconds"],
