@@ -70,23 +70,25 @@ class IntegrationConnectionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         types = registry().connection_types
-        choices = [(name, f"{name} — {t.description}") for name, t in sorted(types.items())]
-        current = self.instance.type_name if self.instance.pk else ""
-        if current and current not in types:
-            choices.append((current, f"{current} (not installed)"))
-        cast(forms.ChoiceField, self.fields["type_name"]).choices = choices
-        self.fields["options"].required = False
-        self.fields["options"].help_text = format_html(
-            "A JSON object. Options by type: {}",
-            format_html_join(
-                "",
-                "<br><strong>{}</strong>: {}",
-                (
-                    (name, ", ".join(f"{k} ({v})" for k, v in t.options_help.items()) or "none")
-                    for name, t in sorted(types.items())
+        if "type_name" in self.fields:  # absent when the form is shown read-only
+            choices = [(name, f"{name} — {t.description}") for name, t in sorted(types.items())]
+            current = self.instance.type_name if self.instance.pk else ""
+            if current and current not in types:
+                choices.append((current, f"{current} (not installed)"))
+            cast(forms.ChoiceField, self.fields["type_name"]).choices = choices
+        if "options" in self.fields:
+            self.fields["options"].required = False
+            self.fields["options"].help_text = format_html(
+                "A JSON object. Options by type: {}",
+                format_html_join(
+                    "",
+                    "<br><strong>{}</strong>: {}",
+                    (
+                        (name, ", ".join(f"{k} ({v})" for k, v in t.options_help.items()) or "none")
+                        for name, t in sorted(types.items())
+                    ),
                 ),
-            ),
-        )
+            )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -487,10 +489,16 @@ class IntegrationJobAdmin(ConsoleModelAdmin):
         return request.user.has_perm(JOB_CONTROL_PERMISSION)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[IntegrationJob], search_term: str):  # type: ignore[no-untyped-def]
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            others, _ = super().get_search_results(request, queryset, search_term)
-            return queryset.filter(Q(pk=int(term)) | Q(pk__in=others.values("pk"))), False
+        """A number is a job number (or an exact order number / parameter value); other text searches as usual."""
+        term = search_term.strip()
+        number = term.removeprefix("#")
+        if number.isdigit():
+            if term.startswith("#"):
+                return queryset.filter(pk=int(number)), False
+            exact = IntegrationJob.objects.filter(
+                Q(order__web_order_number=number) | Q(order__erp_order_number=number) | Q(parameters__value=number)
+            ).values("pk")
+            return queryset.filter(Q(pk=int(number)) | Q(pk__in=exact)), False
         return super().get_search_results(request, queryset, search_term)
 
     def console_subtitle(self, obj: IntegrationJob) -> str:

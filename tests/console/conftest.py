@@ -1,47 +1,30 @@
-"""Fixtures of the Admin Console tests: the three admin roles, a buyer, and clients signed in as each."""
+"""Fixtures of the Admin Console tests: users in the three admin roles, a buyer, and clients signed in as each."""
 
 from __future__ import annotations
 
+import base64
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
-from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from tests.factories import BuyerAccountFactory, CustomerFactory, StaffFactory, UserFactory, WebsiteFactory
 
-APPS = ("settings", "websites", "customers", "orders", "integration", "cancellations", "auth")
-
-# What each role needs in the console. The roles are created by a data migration (countermand/api/migrations);
-# when a group does not exist yet it is created here with exactly these permissions.
-ROLE_PERMISSIONS = {
-    "Read-only admin": [],
-    "Order admin": ["orders.change_order", "orders.force_cancel_order", "cancellations.resend_cancellation"],
-    "Integration admin": [
-        f"integration.{action}_{model}"
-        for model in ("integrationconnection", "jobdefinition", "jobdefinitionparameter", "integrationjob")
-        for action in ("add", "change", "delete")
-    ],
-}
-
-
-def _permissions(names: list[str]) -> list[Permission]:
-    query = Q()
-    for name in names:
-        app_label, codename = name.split(".")
-        query |= Q(content_type__app_label=app_label, codename=codename)
-    return list(Permission.objects.filter(query)) if names else []
-
 
 def role(name: str) -> Group:
-    group, created = Group.objects.get_or_create(name=name)
-    if created:
-        views = Permission.objects.filter(content_type__app_label__in=APPS, codename__startswith="view_")
-        group.permissions.add(*views, *_permissions(ROLE_PERMISSIONS[name]))
-    return group
+    """One of the admin roles, as the data migration api/0002_admin_roles creates it."""
+    return Group.objects.get(name=name)
+
+
+# Signed in with force_login: no password (an unusable one) spares the slow argon2 hashing in every test.
+NO_PASSWORD = None
 
 
 def staff_in(role_name: str, username: str):
-    user = StaffFactory(username=username)
+    user = StaffFactory(username=username, password=NO_PASSWORD)
     user.groups.add(role(role_name))
     return user
 
@@ -54,7 +37,7 @@ def client_for(user) -> Client:
 
 @pytest.fixture
 def superuser(db):
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
+    return UserFactory(username="root", is_staff=True, is_superuser=True, password=NO_PASSWORD)
 
 
 @pytest.fixture
@@ -75,7 +58,10 @@ def integration_admin_user(db):
 @pytest.fixture
 def buyer_user(db):
     website = WebsiteFactory(name="Buyer Store")
-    return BuyerAccountFactory(customer=CustomerFactory(customer_number="C7777"), websites=[website]).user
+    account = BuyerAccountFactory(
+        customer=CustomerFactory(customer_number="C7777"), websites=[website], user__password=NO_PASSWORD
+    )
+    return account.user
 
 
 @pytest.fixture
@@ -101,3 +87,40 @@ def integration_client(integration_admin_user) -> Client:
 @pytest.fixture
 def buyer_client(buyer_user) -> Client:
     return client_for(buyer_user)
+
+
+class _ErpStub(BaseHTTPRequestHandler):
+    """A real HTTP server standing in for an ERP's base URL: /ok, /broken (503), /secured (basic auth), /slow."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(1.5)
+        if self.path.startswith("/broken"):
+            self._answer(503)
+        elif self.path.startswith("/secured"):
+            expected = "Basic " + base64.b64encode(b"erp-user:erp-secret").decode()
+            self._answer(200 if self.headers.get("Authorization") == expected else 401)
+        else:
+            self._answer(200)
+
+    def _answer(self, status: int) -> None:
+        body = b'{"ok": true}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def erp_url():
+    """Base URL of an HTTP server on 127.0.0.1 (a free port), for *Test connection*."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ErpStub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

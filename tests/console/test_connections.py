@@ -1,0 +1,190 @@
+"""Administration > Jobs > Connections: type from the registry, options validated by the type, a write-only
+password, Test connection against a real HTTP server, breaker state read-only."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.urls import reverse
+
+from countermand.integration.models import IntegrationConnection
+from countermand.integration.processors.registry import ConnectionType, registry
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD = "admin:integration_integrationconnection_add"
+
+
+def connection_data(**overrides):
+    data = {
+        "name": "ERP Connection",
+        "type_name": "WebService",
+        "url": "http://127.0.0.1:9/erp",
+        "log_on": "erp-user",
+        "password": "",
+        "timeout_seconds": "5",
+        "options": "{}",
+        "is_active": "on",
+        "max_concurrent_jobs": "4",
+        "breaker_threshold": "5",
+        "breaker_cooldown_seconds": "30",
+    }
+    data.update(overrides)
+    return data
+
+
+def change_url(connection) -> str:
+    return reverse("admin:integration_integrationconnection_change", args=[connection.pk])
+
+
+def test_type_is_chosen_from_the_connection_type_registry(admin_client):
+    html = admin_client.get(reverse(ADD)).content.decode()
+    for name in registry().connection_types:
+        assert f'<option value="{name}"' in html
+
+
+def test_create_a_connection_with_an_encrypted_password(admin_client):
+    response = admin_client.post(reverse(ADD), connection_data(password="erp-secret"))
+    assert response.status_code == 302
+    connection = IntegrationConnection.objects.get()
+    assert connection.password_encrypted and connection.password_encrypted != "erp-secret"
+    assert connection.get_password() == "erp-secret"
+
+
+def test_password_is_never_displayed_nor_prefilled(admin_client):
+    connection = ConnectionFactory()
+    connection.set_password("erp-secret")
+    connection.save()
+    html = admin_client.get(change_url(connection)).content.decode()
+    assert "erp-secret" not in html
+    assert connection.password_encrypted not in html
+    password_input = html[html.index('name="password"') - 80 :][:200]
+    assert 'type="password"' in password_input and "value=" not in password_input
+    assert "Set (hidden)" in html
+
+
+def test_blank_password_keeps_the_current_one_and_clear_removes_it(admin_client):
+    connection = ConnectionFactory(name="ERP Connection")
+    connection.set_password("erp-secret")
+    connection.save()
+    admin_client.post(change_url(connection), connection_data(url="http://127.0.0.1:9/v2"))
+    connection.refresh_from_db()
+    assert connection.url == "http://127.0.0.1:9/v2" and connection.get_password() == "erp-secret"
+    admin_client.post(change_url(connection), connection_data(clear_password="on"))
+    connection.refresh_from_db()
+    assert not connection.has_password
+
+
+def test_options_are_validated_by_the_connection_type(admin_client):
+    response = admin_client.post(reverse(ADD), connection_data(options='{"bogus": 1}'))
+    assert response.status_code == 200
+    assert "Unknown option(s) bogus for a WebService connection" in response.content.decode()
+    response = admin_client.post(reverse(ADD), connection_data(options='{"cancelMethod": "GET"}'))
+    assert "cancelMethod must be POST, PUT, PATCH or DELETE" in response.content.decode()
+    assert not IntegrationConnection.objects.exists()
+
+
+def test_options_must_be_json(admin_client):
+    response = admin_client.post(reverse(ADD), connection_data(options="{not json"))
+    assert response.status_code == 200
+    assert not IntegrationConnection.objects.exists()
+
+
+def test_an_unknown_type_cannot_be_chosen(admin_client):
+    response = admin_client.post(reverse(ADD), connection_data(type_name="Carrier pigeon"))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_breaker_state_is_shown_read_only(admin_client):
+    connection = ConnectionFactory(breaker_state="Open", breaker_failures=7)
+    html = admin_client.get(change_url(connection)).content.decode()
+    assert "Open</span>" in html
+    assert 'name="breaker_state"' not in html and 'name="breaker_failures"' not in html
+
+
+def test_test_connection_says_ok_when_the_erp_answers(admin_client, erp_url):
+    connection = ConnectionFactory(url=erp_url + "/ok")
+    response = admin_client.post(
+        reverse("admin:integration_integrationconnection_test", args=[connection.pk]), follow=True
+    )
+    html = response.content.decode()
+    assert f"Test connection {connection.name}: OK" in html and "HTTP 200" in html
+
+
+def test_test_connection_sends_the_log_on_and_reports_a_refused_one(admin_client, erp_url):
+    connection = ConnectionFactory(url=erp_url + "/secured", log_on="erp-user")
+    connection.set_password("wrong")
+    connection.save()
+    url = reverse("admin:integration_integrationconnection_test", args=[connection.pk])
+    assert "refused the log-on (HTTP 401)" in admin_client.post(url, follow=True).content.decode()
+    connection.set_password("erp-secret")
+    connection.save()
+    assert ": OK" in admin_client.post(url, follow=True).content.decode()
+
+
+def test_test_connection_reports_an_erp_error(admin_client, erp_url):
+    connection = ConnectionFactory(url=erp_url + "/broken")
+    html = admin_client.post(
+        reverse("admin:integration_integrationconnection_test", args=[connection.pk]), follow=True
+    ).content.decode()
+    assert "failed" in html and "HTTP 503" in html
+
+
+def test_test_connection_reports_an_unreachable_erp(admin_client):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: nothing listens there
+    connection = ConnectionFactory(url=f"http://127.0.0.1:{port}/")
+    html = admin_client.post(
+        reverse("admin:integration_integrationconnection_test", args=[connection.pk]), follow=True
+    ).content.decode()
+    assert "cannot reach" in html
+
+
+def test_test_connection_waits_no_longer_than_the_timeout(admin_client, erp_url):
+    connection = ConnectionFactory(url=erp_url + "/slow", timeout_seconds=1)
+    html = admin_client.post(
+        reverse("admin:integration_integrationconnection_test", args=[connection.pk]), follow=True
+    ).content.decode()
+    assert "no answer from" in html and "within 1 s" in html
+
+
+def test_a_connection_type_may_bring_its_own_test(admin_client):
+    def pigeon_test(connection):
+        return f"the pigeon found {connection.url}"
+
+    registry().connection_types["Pigeon"] = ConnectionType(name="Pigeon", description="Birds.", test=pigeon_test)
+    try:
+        connection = ConnectionFactory(type_name="Pigeon", url="loft://roof")
+        html = admin_client.post(
+            reverse("admin:integration_integrationconnection_test", args=[connection.pk]), follow=True
+        ).content.decode()
+    finally:
+        del registry().connection_types["Pigeon"]
+    assert "OK — the pigeon found loft://roof" in html
+
+
+def test_test_connection_is_also_an_action_on_the_list(admin_client, erp_url):
+    first = ConnectionFactory(url=erp_url + "/ok")
+    second = ConnectionFactory(url=erp_url + "/broken")
+    response = admin_client.post(
+        reverse("admin:integration_integrationconnection_changelist"),
+        {"action": "test_connections", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert f"{first.name}: OK" in html and f"{second.name} failed" in html
+
+
+def test_only_integration_admins_manage_connections(reader_client, order_client, integration_client, erp_url):
+    connection = ConnectionFactory(url=erp_url + "/ok")
+    test_url = reverse("admin:integration_integrationconnection_test", args=[connection.pk])
+    assert reader_client.get(change_url(connection)).status_code == 200
+    for client in (reader_client, order_client):
+        assert client.post(reverse(ADD), connection_data()).status_code == 403
+        assert client.post(test_url).status_code == 403
+    assert integration_client.post(reverse(ADD), connection_data(name="Second")).status_code == 302
+    assert integration_client.post(test_url).status_code == 302
