@@ -70,21 +70,30 @@ class IntegrationConnectionForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         types = registry().connection_types
+        current = self.instance.type_name if self.instance.pk else ""
         if "type_name" in self.fields:  # absent when the form is shown read-only
-            choices = [(name, f"{name} — {t.description}") for name, t in sorted(types.items())]
-            current = self.instance.type_name if self.instance.pk else ""
+            choices = [(name, name) for name in sorted(types)]
             if current and current not in types:
                 choices.append((current, f"{current} (not installed)"))
             cast(forms.ChoiceField, self.fields["type_name"]).choices = choices
+            self.fields["type_name"].help_text = format_html_join(
+                "", "<strong>{}</strong>: {}<br>", ((name, t.description) for name, t in sorted(types.items()))
+            )
         if "options" in self.fields:
             self.fields["options"].required = False
             self.fields["options"].help_text = format_html(
-                "A JSON object. Options by type: {}",
+                "A JSON object, e.g. {}. The options each type understands:{}",
+                '{"cancelPath": "/orders/{OrderNumber}/cancel"}',
                 format_html_join(
                     "",
-                    "<br><strong>{}</strong>: {}",
+                    '<details class="connection-options"{}><summary>{}</summary><ul>{}</ul></details>',
                     (
-                        (name, ", ".join(f"{k} ({v})" for k, v in t.options_help.items()) or "none")
+                        (
+                            format_html(" open") if name == current else "",
+                            name,
+                            format_html_join("", "<li><code>{}</code> — {}</li>", sorted(t.options_help.items()))
+                            or format_html("<li>{}</li>", "none"),
+                        )
                         for name, t in sorted(types.items())
                     ),
                 ),
@@ -149,7 +158,7 @@ class IntegrationConnectionAdmin(ConsoleModelAdmin):
             ),
         )
 
-    @admin.display(description="Password")
+    @admin.display(description="Stored password")
     def password_status(self, obj: IntegrationConnection) -> str:
         return "Set (hidden)" if obj.has_password else "Not set"
 

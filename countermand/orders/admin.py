@@ -134,14 +134,15 @@ class OrderAdmin(ConsoleModelAdmin):
     show_cancel_job_banner = True
     change_form_template = "console/admin/order_change_form.html"
     list_display = (
-        "web_order_number",
-        "erp_order_number",
+        "web_number",
+        "erp_number",
         "order_date",
-        "customer",
+        "customer_number",
         "status_column",
-        "total",
         "can_cancel",
+        "total",
     )
+    list_display_links = ("web_number",)
     list_filter = ("status", "website", ("customer", admin.RelatedOnlyFieldListFilter))
     search_fields = (
         "web_order_number",
@@ -217,9 +218,23 @@ class OrderAdmin(ConsoleModelAdmin):
         return OrderChangeList
 
     @admin.display(description="Status", ordering="status")
-    def status_column(self, obj: Order) -> str:
+    def status_column(self, obj: Order) -> SafeString:
         shown = getattr(obj, "console_status_display", None)
-        return f"{obj.status} ({shown})" if shown and shown != obj.status else obj.status
+        if shown and shown != obj.status:
+            return format_html('<span title="{}">{}</span>', f"Buyers see: {shown}", obj.status)
+        return format_html("{}", obj.status)
+
+    @admin.display(description="Order", ordering="web_order_number")
+    def web_number(self, obj: Order) -> str:
+        return obj.web_order_number
+
+    @admin.display(description="ERP order", ordering="erp_order_number")
+    def erp_number(self, obj: Order) -> str:
+        return obj.erp_order_number or "—"
+
+    @admin.display(description="Customer", ordering="customer__customer_number")
+    def customer_number(self, obj: Order) -> str:
+        return obj.customer.customer_number
 
     @admin.display(description="Can cancel")
     def can_cancel(self, obj: Order) -> SafeString:

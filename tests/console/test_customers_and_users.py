@@ -1,0 +1,87 @@
+"""Customers, buyer accounts (storefront user <-> customer + websites), users and admin roles: plain CRUD."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from countermand.customers.models import BuyerAccount, Customer
+from tests.console.conftest import NO_PASSWORD
+from tests.factories import BuyerAccountFactory, CustomerFactory, UserFactory, WebsiteFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD_PAGES = [
+    "admin:customers_customer_add",
+    "admin:customers_buyeraccount_add",
+    "admin:websites_website_add",
+    "admin:orders_orderstatusmapping_add",
+    "admin:integration_integrationconnection_add",
+    "admin:integration_jobdefinition_add",
+]
+
+
+def test_create_a_customer(admin_client):
+    response = admin_client.post(
+        reverse("admin:customers_customer_add"),
+        {
+            "customer_number": "C3000",
+            "name": "Initech",
+            "email": "ap@initech.example.com",
+            "buyers-TOTAL_FORMS": "0",
+            "buyers-INITIAL_FORMS": "0",
+            "buyers-MIN_NUM_FORMS": "0",
+            "buyers-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(customer_number="C3000").name == "Initech"
+
+
+def test_link_a_storefront_user_to_a_customer_and_websites(admin_client):
+    user = UserFactory(username="new-buyer@example.com", password=NO_PASSWORD)
+    customer = CustomerFactory(customer_number="C3001")
+    north, south = WebsiteFactory(name="North"), WebsiteFactory(name="South")
+    response = admin_client.post(
+        reverse("admin:customers_buyeraccount_add"),
+        {"user": user.pk, "customer": customer.pk, "websites": [north.pk, south.pk]},
+    )
+    assert response.status_code == 302
+    account = BuyerAccount.objects.get(user=user)
+    assert account.customer == customer and set(account.websites.all()) == {north, south}
+
+
+def test_buyer_accounts_list_shows_customer_and_websites(admin_client):
+    BuyerAccountFactory(
+        user__username="list-buyer@example.com",
+        user__password=NO_PASSWORD,
+        customer=CustomerFactory(customer_number="C3002"),
+        websites=[WebsiteFactory(name="East")],
+    )
+    html = admin_client.get(reverse("admin:customers_buyeraccount_changelist")).content.decode()
+    assert "list-buyer@example.com" in html and "C3002" in html and "East" in html
+
+
+def test_users_page_shows_admin_roles_and_a_users_buyer_account(admin_client, order_admin_user, buyer_user):
+    html = admin_client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert "Order admin" in html
+    detail = admin_client.get(reverse("admin:auth_user_change", args=[buyer_user.pk])).content.decode()
+    assert "Buyer Account (storefront access)" in detail and "C7777" in detail
+
+
+def test_admin_roles_are_the_three_groups(admin_client):
+    html = admin_client.get(reverse("admin:auth_group_changelist")).content.decode()
+    for name in ("Read-only admin", "Order admin", "Integration admin"):
+        assert name in html
+
+
+@pytest.mark.parametrize("url_name", ADD_PAGES)
+def test_read_only_admin_can_add_nothing(reader_client, url_name):
+    assert reader_client.get(reverse(url_name)).status_code == 403
+    assert reader_client.post(reverse(url_name), {}).status_code == 403
+
+
+def test_read_only_admin_does_not_manage_users(reader_client):
+    assert reader_client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert not User.objects.filter(username="intruder").exists()
