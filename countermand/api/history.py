@@ -9,8 +9,9 @@ Keyset pagination would make deep pages O(1) but cannot jump to page 4,000 or sa
 there are, which buyers and the original API expect; with the deferred join a deep page of a
 million-order history stays in the tens of milliseconds (see bench/order_history.py).
 
-A page costs a constant number of queries whatever its depth or size: count, page rows, then the
-facts of the cancellation rules and the status mappings (orders.selectors.cancellation_rules).
+A buyer of several websites: see order_history_page. A page costs a constant number of queries whatever
+its depth or size: count, page ids, page rows, then the facts of the cancellation rules, the status
+mappings and the display settings (orders.selectors.cancellation_rules, orders_shown).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from countermand.cancellations.models import CancellationRequest
@@ -96,13 +98,28 @@ class Page:
         return self.first_index + len(self.items) - 1 if self.items else 0
 
 
-def order_history_page(orders: QuerySet[Order], *, page: int, page_size: int) -> Page:
-    """Page `page` (from 1) of `orders`, newest first: two queries (count, rows), whatever the depth."""
+def order_history_page(orders: QuerySet[Order], *, page: int, page_size: int, website_ids: Sequence[int] = ()) -> Page:
+    """Page `page` (from 1) of `orders`, newest first: three queries (count, page ids, rows) at any depth.
+
+    `website_ids`: the websites `orders` spans, when more than one. PostgreSQL cannot walk
+    `order_history_idx` in order for `website_id IN (…)`, so it would sort the customer's whole
+    history; instead each website's ids are read in index order and merged (UNION ALL of ordered
+    per-website scans, which the planner runs as a Merge Append).
+    """
     total = orders.count()
     offset = (page - 1) * page_size
     if offset >= total:
         return Page(items=[], page=page, page_size=page_size, total=total)
-    page_ids = orders.order_by(*HISTORY_ORDERING).values("id")[offset : offset + page_size]
+    ordered = orders.order_by(*HISTORY_ORDERING)
+    if len(website_ids) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        per_website = [
+            ordered.filter(website_id=w).values_list("id", "order_date")[: offset + page_size]
+            for w in sorted(website_ids)
+        ]
+        merged = per_website[0].union(*per_website[1:], all=True).order_by("-order_date", "-id")
+        page_ids = [row[0] for row in merged[offset : offset + page_size]]
+    else:
+        page_ids = list(ordered.values_list("id", flat=True)[offset : offset + page_size])
     rows = list(Order.objects.filter(id__in=page_ids).select_related("website", "customer").order_by(*HISTORY_ORDERING))
     return Page(items=rows, page=page, page_size=page_size, total=total)
 

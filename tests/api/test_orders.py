@@ -67,6 +67,20 @@ def test_order_list_pages(world):
     assert beyond["orders"] == [] and beyond["pagination"]["totalItemCount"] == 8
 
 
+def test_order_list_merges_the_buyers_websites_newest_first_across_pages(world):
+    for number in ("WEB-1002", "WEB-1005", "WEB-1007"):
+        Order.objects.filter(web_order_number=number).update(website=world.counter)
+    client = world.api("buyer_c1000")
+    expected = list(
+        Order.objects.filter(customer__customer_number="C1000")
+        .order_by("-order_date", "-id")
+        .values_list("web_order_number", flat=True)
+    )
+    pages = [client.get("/api/v1/orders", {"pageSize": 3, "page": n}).json()["orders"] for n in (1, 2, 3)]
+    assert [o["webOrderNumber"] for page in pages for o in page] == expected
+    assert {o["websiteId"] for page in pages for o in page} == {world.store.pk, world.counter.pk}
+
+
 def test_order_list_can_be_narrowed_to_one_of_the_buyers_websites(world):
     client = world.api("buyer_c1000")
     assert len(client.get("/api/v1/orders", {"websiteId": world.store.pk}).json()["orders"]) == 8

@@ -75,7 +75,12 @@ class OrderListView(BuyerView):
             website_ids = {website_id}
             orders = orders.filter(website_id=website_id)
         orders = query.filters().apply(orders)
-        page = order_history_page(orders, page=query.validated_data["page"], page_size=query.validated_data["pageSize"])
+        page = order_history_page(
+            orders,
+            page=query.validated_data["page"],
+            page_size=query.validated_data["pageSize"],
+            website_ids=sorted(website_ids),
+        )
         shown = orders_shown(page.items, actor=self.actor, website_ids=sorted(website_ids))
         return Response(
             {
