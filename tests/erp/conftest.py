@@ -17,7 +17,8 @@ in their own ``conftest.py``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from countermand.customers.models import BuyerAccount, Customer
 from countermand.integration.http import connection_info
-from countermand.integration.models import IntegrationConnection, JobDefinition
+from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
 from countermand.integration.processors.base import ProcessorContext
 from countermand.integration.services import connection_validate, job_enqueue
 from countermand.integration.tryton_rpc import clear_session_cache
@@ -50,6 +51,7 @@ from tests.factories import (
     OrderFactory,
     WebsiteFactory,
 )
+from tests.integration.conftest import WorkerProcesses
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +174,10 @@ def tryton_shop(db: None, tryton_server: TrytonServer) -> TrytonShop:
         max_retries=0,
         order_number_parameter=False,
     )
+    for sequence, (name, value_type) in enumerate((("FullRefresh", "Boolean"), ("LookBackDays", "Number")), 1):
+        JobDefinitionParameter.objects.create(
+            job_definition=refresh_definition, sequence=sequence, name=name, value_type=value_type
+        )
     return TrytonShop(
         server=tryton_server,
         website=website,
@@ -228,3 +234,22 @@ def processor_context(
         connection=connection_info(definition.connection),
         order=order,
     )
+
+
+@pytest.fixture
+def worker_processes(tmp_path: Path) -> Iterator[WorkerProcesses]:
+    """Real `countermand worker` processes on the test database (short leases, fast polling)."""
+    (tmp_path / "workers").mkdir()
+    procs = WorkerProcesses(tmp_path / "workers")
+    yield procs
+    procs.stop_all()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, workers: WorkerProcesses | None = None) -> float:
+    """Poll `predicate` until true; returns the seconds it took. Fails after `timeout` with the workers' logs."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"not within {timeout} s" + (f"; worker logs:\n{workers.logs()[-4000:]}" if workers else ""))
+        time.sleep(0.1)
+    return time.monotonic() - started

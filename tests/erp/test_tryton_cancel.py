@@ -16,8 +16,23 @@ from countermand.integration.processors.builtin.tryton import (
 )
 from countermand.integration.tryton_rpc import clear_session_cache
 from tests.erp.conftest import TrytonShop, processor_context
+from tests.erp.tryton_harness import TrytonServer, TrytonTemplate, running_server
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def module_tryton_server(tryton_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory):
+    with running_server(tryton_template, tmp_path_factory.mktemp("tryton-cancel")) as server:
+        yield server
+
+
+@pytest.fixture
+def tryton_server(module_tryton_server: TrytonServer) -> TrytonServer:
+    """One server for this module (each test works on sales of its own); restarted if a test stopped it."""
+    clear_session_cache()
+    module_tryton_server.start()
+    return module_tryton_server
 
 
 def refusal(sale: dict) -> str:
@@ -196,9 +211,10 @@ def test_the_worker_shared_http_client_with_basic_auth_still_uses_one_tryton_ses
 
 def test_test_connection_logs_in_and_counts_the_sales(tryton_shop):
     tryton_shop.server.create_sale("quotation")
+    sales = tryton_shop.server.admin.call("model.sale.sale.search_count", [])
     message = TRYTON.test(tryton_shop.connection)  # type: ignore[misc]
     assert message.startswith(f"logged in to Tryton database {tryton_shop.server.database} as admin (user 1)")
-    assert message.endswith("1 sale(s) visible")
+    assert message.endswith(f"; {sales} sale(s) visible")
     tryton_shop.connection.set_password("wrong")
     with pytest.raises(RuntimeError, match="refused the log-on"):
         TRYTON.test(tryton_shop.connection)  # type: ignore[misc]

@@ -460,7 +460,6 @@ def _order_lines(lines: list[dict[str, Any]], state: str) -> list[dict[str, Any]
                 "quantity_shipped": shipped.quantize(Decimal("0.001")),
                 "unit_price": line.get("unit_price") or Decimal(0),
                 "line_total": line.get("amount") or Decimal(0),
-                "status": "",
             }
         )
     return result

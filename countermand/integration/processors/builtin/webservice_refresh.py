@@ -164,7 +164,7 @@ def _typed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     typed = {}
     for theirs, name in names.items():
         value = data.get(theirs)
-        if value is None:
+        if value is None or value == "":
             continue
         if name in DECIMAL_FIELDS:
             value = Decimal(str(value))
