@@ -12,9 +12,10 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
+from countermand.integration.db import write_transaction
 from countermand.integration.models import IntegrationJob, IntegrationJobLog
 
 Level = IntegrationJobLog.Level
@@ -38,7 +39,7 @@ def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False) ->
     """
     if not lines:
         return
-    with transaction.atomic():
+    with write_transaction():
         if not locked:
             list(IntegrationJob.objects.select_for_update().filter(pk=job_id).values_list("pk"))
         with connection.cursor() as cursor:  # plain SQL: once per job, cheaper than building it

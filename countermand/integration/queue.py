@@ -36,6 +36,7 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from countermand.integration import outcomes
+from countermand.integration.db import write_transaction
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     IntegrationConnection,
@@ -139,7 +140,7 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
     if not due.exists():
         return []
     picked: list[tuple[int, bool]] = []
-    with transaction.atomic():
+    with write_transaction():
         if erp_room > 0 and due.filter(connection__isnull=False).exists():
             # Lock the connections: claimers of the same ERP take turns, so the InProcess count they
             # read is exact and max_concurrent_jobs holds across all workers.
@@ -236,9 +237,10 @@ def leases_renew(*, worker_id: str, held: dict[int, int], lease_seconds: float) 
     if not held:
         return LeaseReport(set(), set())
     expires = timezone.now() + datetime.timedelta(seconds=lease_seconds)
-    IntegrationJob.objects.filter(pk__in=list(held), status=Status.IN_PROCESS, lease_owner=worker_id).update(
-        lease_expires_at=expires
-    )
+    with write_transaction():
+        IntegrationJob.objects.filter(pk__in=list(held), status=Status.IN_PROCESS, lease_owner=worker_id).update(
+            lease_expires_at=expires
+        )
     lost, cancel = set(), set()
     rows = IntegrationJob.objects.filter(pk__in=list(held)).values_list(
         "id", "status", "attempt", "lease_owner", "cancel_requested"
@@ -331,7 +333,7 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
     def say(level: str, message: str) -> None:
         lines.append(LogLine(level, message, "Countermand", attempt))
 
-    with transaction.atomic():
+    with write_transaction():
         row = _fence_lock(job_id, attempt, expired_before=now if expired_only else None)
         if row is None:
             return Finish(applied=False)
@@ -457,7 +459,7 @@ def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 2
     open_request = CancellationRequest.objects.filter(job_id=OuterRef("pk"), state__in=CancellationRequest.OPEN_STATES)
     deleted = 0
     for _ in range(max_batches):
-        with transaction.atomic():
+        with write_transaction():
             ids = list(
                 IntegrationJob.objects.filter(status__in=outcomes.FINISHED_STATUSES, finished_at__lt=cutoff)
                 .filter(~Exists(open_request))

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from countermand.core.errors import DomainError
 from countermand.integration import queue
+from countermand.integration.db import write_transaction
 from countermand.integration.http import connection_info
 from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
 from countermand.integration.metrics import CANCELLATION_OUTCOMES, JOB_ATTEMPTS, JOB_DURATION
@@ -104,7 +105,8 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
         from countermand.cancellations.services import cancellation_mark_sent
 
         try:
-            cancellation_mark_sent(request_id=request.pk)
+            with write_transaction():
+                cancellation_mark_sent(request_id=request.pk)
         except DomainError as exc:
             log.warn(f"Cancellation request {request.pk} could not be marked sent: {exc.message}")
     context = ProcessorContext(

@@ -239,7 +239,8 @@ def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
                 )
             actor = Actor(kind=ADMIN if actor_id is not None else SYSTEM, user_id=actor_id)
             request = cancellation_resend(request_id=request.pk, actor=actor)
-            new_job = IntegrationJob.objects.get(pk=request.job_id)
+            new_job = request.job
+            assert new_job is not None  # cancellation_resend queued it
             new_job.retry_of_id = job.pk
             new_job.save(update_fields=["retry_of"])
         else:

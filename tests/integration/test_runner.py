@@ -135,3 +135,26 @@ def test_the_log_tells_the_story_of_an_attempt_in_order(erp_shop, fake_erp):
     assert logs[1][1] == "WebServiceOrderCancel" and logs[1][2].startswith("POST http://127.0.0.1")
     assert "HTTP 200" in logs[2][2]
     assert logs[-1][2] == f"Cancellation request {request.pk} confirmed."
+
+
+def test_the_notify_e_mail_on_completion_goes_out_for_a_success(erp_shop, fake_erp, django_capture_on_commit_callbacks):
+    JobDefinition.objects.filter(name="OrderCancel").update(
+        notify_email="ops@example.com, erp@example.com", notify_condition="Completion"
+    )
+    request = cancel(erp_shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    team = [m for m in mail.outbox if "ops@example.com" in m.to]
+    assert len(team) == 1 and team[0].to == ["ops@example.com", "erp@example.com"]
+    assert team[0].subject == f"Job OrderCancel #{request.job_id}: Success"
+    assert f"OrderNumber={request.order.erp_order_number}" in team[0].body
+
+
+def test_no_notify_e_mail_on_failure_condition_when_the_job_succeeds(
+    erp_shop, fake_erp, django_capture_on_commit_callbacks
+):
+    JobDefinition.objects.filter(name="OrderCancel").update(notify_email="ops@example.com", notify_condition="Failure")
+    cancel(erp_shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    assert not [m for m in mail.outbox if "ops@example.com" in m.to]

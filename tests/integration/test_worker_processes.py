@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from django.db.models import Count
 
@@ -56,7 +58,10 @@ def test_refusals_slow_answers_and_confirmations_end_as_the_erp_said(erp_shop, f
     ok, refused, slow = (cancel(erp_shop) for _ in range(3))
     fake_erp.refuse[refused.order.erp_order_number] = "Shipped yesterday."
     fake_erp.slow_first[slow.order.erp_order_number] = 3.0
-    workers.start("--concurrency", "4")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
+    workers.start("--concurrency", "4", "--metrics-port", str(metrics_port))
     wait_until(
         lambda: State.SENT not in states([ok, refused, slow]) and State.REQUESTED not in states([ok, refused, slow]),
         timeout=20,
@@ -70,6 +75,15 @@ def test_refusals_slow_answers_and_confirmations_end_as_the_erp_said(erp_shop, f
     slow_job = IntegrationJob.objects.get(pk=slow.job_id)
     assert slow_job.attempt == 2 and slow_job.logs.filter(message__contains="did not answer within").exists()
     assert fake_erp.deliveries[slow.idempotency_key] == 2 and fake_erp.effects[slow.idempotency_key] == 1
+    # the worker's own metrics: ERP latency by result, attempts and cancellation outcomes
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    connection = IntegrationConnection.objects.get().name
+    assert f'countermand_erp_request_seconds_count{{connection="{connection}",result="2xx"}} 2.0' in metrics
+    assert f'countermand_erp_request_seconds_count{{connection="{connection}",result="4xx"}} 1.0' in metrics
+    assert f'countermand_erp_request_seconds_count{{connection="{connection}",result="timeout"}} 1.0' in metrics
+    assert 'countermand_job_attempts_total{definition="OrderCancel",outcome="timeout"} 1.0' in metrics
+    assert 'countermand_cancellation_outcomes_total{outcome="confirmed"} 2.0' in metrics
+    assert 'countermand_cancellation_outcomes_total{outcome="denied"} 1.0' in metrics
 
 
 def test_a_processor_that_overruns_the_timeout_is_abandoned_and_its_late_outcome_discarded(workers):
