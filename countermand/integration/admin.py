@@ -260,14 +260,17 @@ class JobDefinitionForm(forms.ModelForm):
         ):
             if field_name not in self.fields:
                 continue
-            choices = []
-            for name in processor_choices(kind):
-                described = processors[name].description if name in processors else ""
-                choices.append((name, f"{name} — {described}" if described else name))
+            names = processor_choices(kind)
+            choices = [(name, name) for name in names]
             current = getattr(self.instance, field_name, "") if self.instance.pk else ""
-            if current and current not in dict(choices):
+            if current and current not in names:
                 choices.append((current, f"{current} (not installed)"))
             cast(forms.ChoiceField, self.fields[field_name]).choices = choices
+            self.fields[field_name].help_text = format_html_join(
+                "",
+                "<strong>{}</strong>: {}<br>",
+                ((name, processors[name].description or "—") for name in names if name in processors),
+            )
 
 
 class JobDefinitionParameterForm(forms.ModelForm):
