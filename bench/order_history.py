@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 import psycopg  # noqa: E402
+
 STATUSES = ["Submitted", "Open", "Processing", "Shipped", "Shipped", "Invoiced", "Invoiced", "Invoiced", "Cancelled"]
 
 
@@ -101,7 +102,9 @@ def main() -> int:
     url = create_database(args.server, name)
     try:
         os.environ.update(
-            DATABASE_URL=url, COUNTERMAND_ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="countermand.project.settings"
+            DATABASE_URL=url,
+            COUNTERMAND_ALLOWED_HOSTS="testserver",
+            DJANGO_SETTINGS_MODULE="countermand.project.settings",
         )
         sys.path.insert(0, str(ROOT))
         import django
