@@ -58,6 +58,12 @@ def configure_cancellation(website: Website, *, statuses=("Submitted",), with_jo
         JobDefinitionFactory()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests sign in hundreds of times (production keeps Argon2, see test_config)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def shop(db) -> Shop:
     website = WebsiteFactory(name="Main Store")

@@ -46,3 +46,9 @@ def test_secret_from_another_key_cannot_be_decrypted(settings):
     settings.SECRET_KEY = "another-key"
     with pytest.raises(ValueError, match="enter the connection's password again"):
         decrypt_secret(token)
+
+
+def test_production_settings_hash_passwords_with_argon2():
+    from countermand.project import settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
