@@ -122,14 +122,19 @@ class ConnectionSerializer(serializers.ModelSerializer):
         attrs["options"] = probe.options
         return attrs
 
-    def save_with_password(self, **kwargs: Any) -> IntegrationConnection:
-        password = self.validated_data.pop("password", None)
-        with transaction.atomic():
-            connection = self.save(**kwargs)
-            if password is not None:
-                connection.set_password(password)
-                connection.save(update_fields=["password_encrypted", "updated_at"])
+    def create(self, validated_data: dict[str, Any]) -> IntegrationConnection:
+        password = validated_data.pop("password", None)
+        connection = IntegrationConnection(**validated_data)
+        if password is not None:
+            connection.set_password(password)
+        connection.save()
         return connection
+
+    def update(self, instance: IntegrationConnection, validated_data: dict[str, Any]) -> IntegrationConnection:
+        password = validated_data.pop("password", None)
+        if password is not None:  # omitted: the stored password stays
+            instance.set_password(password)
+        return super().update(instance, validated_data)
 
 
 @extend_schema_serializer(many=False)  # a wrapper object, also for list actions

@@ -84,14 +84,19 @@ class AdminViewSet(viewsets.GenericViewSet):
 
 
 def crud_schema(tag: str, collection: type[serializers.Serializer]) -> Any:
-    return extend_schema_view(
-        list=extend_schema(tags=[tag], responses={200: collection}),
-        retrieve=extend_schema(tags=[tag]),
-        create=extend_schema(tags=[tag]),
-        update=extend_schema(tags=[tag]),
-        partial_update=extend_schema(tags=[tag]),
-        destroy=extend_schema(tags=[tag], responses={204: None}),
-    )
+    """Tags a viewset's operations; its list answers `collection` (a wrapper object, not an array)."""
+    schemas = {
+        "list": extend_schema(tags=[tag], responses={200: collection}),
+        "destroy": extend_schema(tags=[tag], responses={204: None}),
+        **{name: extend_schema(tags=[tag]) for name in ("retrieve", "create", "update", "partial_update")},
+    }
+
+    def decorate(viewset: type) -> type:
+        return extend_schema_view(**{name: schema for name, schema in schemas.items() if hasattr(viewset, name)})(
+            viewset
+        )
+
+    return decorate
 
 
 @crud_schema("admin: order status mappings", s.AdminOrderStatusMappingCollectionSerializer)
@@ -109,13 +114,7 @@ class OrderStatusMappingViewSet(
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,)}
 
 
-@extend_schema_view(
-    list=extend_schema(tags=["admin: websites"], responses={200: s.WebsiteCollectionSerializer}),
-    retrieve=extend_schema(tags=["admin: websites"]),
-    create=extend_schema(tags=["admin: websites"]),
-    update=extend_schema(tags=["admin: websites"]),
-    partial_update=extend_schema(tags=["admin: websites"]),
-)
+@crud_schema("admin: websites", s.WebsiteCollectionSerializer)
 class WebsiteViewSet(AdminViewSet, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
     queryset = Website.objects.all()
     serializer_class = s.WebsiteSerializer
@@ -137,15 +136,6 @@ class ConnectionViewSet(
     required_permissions = crud_permissions("integration", "integrationconnection")
     collection_key = "integrationConnections"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,), "delete": (409,)}
-
-    def perform_save(self, serializer: serializers.BaseSerializer) -> None:
-        try:
-            with transaction.atomic():
-                serializer.save_with_password()  # type: ignore[attr-defined]
-        except IntegrityError as exc:
-            raise Conflict("Another connection already has this name.", code="DUPLICATE") from exc
-
-    perform_create = perform_update = perform_save
 
 
 @crud_schema("admin: job definitions", s.JobDefinitionCollectionSerializer)
