@@ -173,3 +173,31 @@ def test_a_burst_worker_runs_what_is_due_and_exits(workers):
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert job_statuses() == {Status.SUCCESS: 5}
+
+
+def test_run_job_queues_a_run_with_parameters_and_waits_for_the_worker(workers):
+    definition = JobDefinition.objects.create(name="Report", integration_processor="NoOp")
+    definition.parameters.create(name="Days", value_type="Number", is_required=True, sequence=1)
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    bad = subprocess.run(
+        [sys.executable, "-m", "countermand", "run-job", "Report", "--param", "Days=soon"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and "Days takes a number value" in bad.stderr
+    workers.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "countermand", "run-job", "Report", "--param", "Days=7", "--wait", "--timeout", "30"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = IntegrationJob.objects.get()
+    assert f"Job #{job.pk}: Success" in done.stdout
+    assert {p.name: p.value for p in job.parameters.all()} == {"Days": "7"}
