@@ -23,7 +23,13 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
 from countermand.core.errors import NotFound, ValidationFailed
 from countermand.orders.models import Order
-from countermand.orders.policies import ALREADY_CANCELLED, ALREADY_REQUESTED, WEBSITE_DISABLED
+from countermand.orders.policies import (
+    ALREADY_CANCELLED,
+    ALREADY_REQUESTED,
+    MAPPING_DISALLOWS,
+    STATUS_NOT_CANCELLABLE,
+    WEBSITE_DISABLED,
+)
 from countermand.orders.selectors import buyer_order_get, buyer_orders, order_latest_cancellation, status_mappings
 from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, SignInForm
 from countermand.storefront.shop import NoStorefrontAccess, Shop, shop_for
@@ -122,7 +128,10 @@ def cancellation_context(order: Order, shop: Shop) -> dict[str, Any]:
     latest = order_latest_cancellation(order)
     blockers = shown.blockers[order.id]
     codes = {b.code for b in blockers}
-    explained = [b for b in blockers if not (latest and b.code in (ALREADY_REQUESTED, ALREADY_CANCELLED))]
+    hidden = {ALREADY_REQUESTED, ALREADY_CANCELLED} if latest else set()  # the progress panel says so
+    if STATUS_NOT_CANCELLABLE in codes:
+        hidden.add(MAPPING_DISALLOWS)  # to a buyer both say the same: the order's status
+    explained = [b for b in blockers if b.code not in hidden]
     return {
         "order": order,
         "status_display": shown.status_display(order),

@@ -173,6 +173,7 @@ def test_order_page_of_a_shipped_order_says_why_it_cannot_be_cancelled(buyer):
     assert 'id="cancel-open"' not in html
     assert "This order cannot be cancelled" in html
     assert "can no longer be cancelled" in html
+    assert 'data-blocker="MAPPING_DISALLOWS"' not in html  # the same cause, said once
 
 
 def test_order_page_on_a_website_without_cancellation_has_no_cancel_button(world, buyer):
