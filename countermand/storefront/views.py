@@ -49,10 +49,6 @@ class SignInView(auth_views.LoginView):
         return response
 
 
-class SignOutView(auth_views.LogoutView):
-    pass
-
-
 def buyer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed-in buyers only; passes the Shop. Others see why they cannot use the storefront (403)."""
 
