@@ -31,18 +31,19 @@ class LogLine:
     logged_at: datetime.datetime = field(default_factory=timezone.now)
 
 
-def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False) -> None:
+def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False, last_sequence: int | None = None) -> None:
     """Append `lines` to a job's log with the next sequence numbers.
 
-    The job row is locked first (unless the caller already holds it, `locked=True`), so two writers of
-    the same job — a worker whose lease was lost and the one that took over — never pick the same sequence.
+    The job row is locked first (unless the caller already holds it, `locked=True`, and may then pass
+    the job's `last_sequence` it read under that lock), so two writers of the same job — a worker whose
+    lease was lost and the one that took over — never pick the same sequence.
     """
     if not lines:
         return
     with write_transaction():
         if not locked:
             list(IntegrationJob.objects.select_for_update().filter(pk=job_id).values_list("pk"))
-        with connection.cursor() as cursor:  # plain SQL: once per job, cheaper than building it
+        with connection.cursor() as cursor:  # plain SQL: cheaper than building it through the ORM
             cursor.execute(f"SELECT MAX(sequence) FROM {IntegrationJobLog._meta.db_table} WHERE job_id = %s", [job_id])
             last = cursor.fetchone()[0] or 0
         IntegrationJobLog.objects.bulk_create(

@@ -417,6 +417,8 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             lines += applied_lines
             if notify_email and notify_condition:
                 transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
+        # The log's last sequence is read after the lock is held (a fresh snapshot on PostgreSQL), so a log
+        # line another writer committed while this one waited for the lock is counted.
         job_log_write(job_id=job_id, lines=lines, locked=True)
     return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded, cancellation=cancellation)
 

@@ -116,7 +116,7 @@ class Worker:
         self.hard_stop = threading.Event()
         self.lock = threading.Lock()
         self.in_flight: dict[tuple[int, int], InFlight] = {}
-        self.definitions: dict[int, tuple[str, int]] = {}
+        self.definitions: dict[int, tuple[str, int, float]] = {}
         self.scheduler = RecurringScheduler()
         self.executor: ThreadPoolExecutor | None = None
         self.claimed = 0
@@ -217,12 +217,14 @@ class Worker:
         return min([poll, *waits]) if waits else poll
 
     def _definition(self, definition_id: int) -> tuple[str, int]:
+        """A definition's name (metrics label) and timeout (watchdog), re-read every 30 s."""
         cached = self.definitions.get(definition_id)
-        if cached is None:
+        if cached is None or time.monotonic() - cached[2] > 30:
             row = JobDefinition.objects.filter(pk=definition_id).values_list("name", "timeout_seconds").first()
-            cached = row or (str(definition_id), 120)
+            name, timeout_seconds = row or (str(definition_id), 120)
+            cached = (name, timeout_seconds, time.monotonic())
             self.definitions[definition_id] = cached
-        return cached
+        return cached[0], cached[1]
 
     def _start(self, claim: queue.Claim) -> None:
         name, timeout_seconds = self._definition(claim.definition_id)
