@@ -201,3 +201,18 @@ def test_run_job_queues_a_run_with_parameters_and_waits_for_the_worker(workers):
     job = IntegrationJob.objects.get()
     assert f"Job #{job.pk}: Success" in done.stdout
     assert {p.name: p.value for p in job.parameters.all()} == {"Days": "7"}
+
+
+def test_a_queued_job_wakes_a_sleeping_worker_notify_on_postgresql_polling_on_sqlite(workers):
+    from django.db import connection
+
+    definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
+    # PostgreSQL: the worker polls only every 60 s, so only NOTIFY can wake it in time.
+    poll = "60" if connection.vendor == "postgresql" else "0.5"
+    workers.start("--poll-seconds", poll, COUNTERMAND_WORKER_POLL_SECONDS=poll)
+    warm_up = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+    wait_until(lambda: IntegrationJob.objects.get(pk=warm_up.pk).status == Status.SUCCESS, timeout=30)
+    time.sleep(1)  # the worker is asleep now
+    job = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+    took = wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.SUCCESS, timeout=10, interval=0.02)
+    assert took < 2.0
