@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from countermand.orders.models import Order
 
 TRYTON_STATES = ("draft", "quotation", "confirmed", "processing", "done", "cancelled")
-CANCELLABLE_STATES = ("draft", "quotation")
 FINAL_STATES = ("done", "cancelled")
 MATCH_FIELDS = ("number", "reference")
 
