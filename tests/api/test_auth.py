@@ -19,7 +19,7 @@ def sign_in(client: Client, username: str, password: str, **extra):
 
 
 @pytest.fixture
-def user(db, fast_hashing):
+def user(db):
     return UserFactory(username="buyer@example.com", password="right-pass-1")
 
 

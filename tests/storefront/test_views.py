@@ -19,7 +19,6 @@ from tests.factories import BuyerAccountFactory, CustomerFactory, WebsiteFactory
 
 @pytest.fixture
 def world(db, settings) -> World:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "counter.localhost", "elsewhere.example.com"]
     return world_build()
 
@@ -282,8 +281,7 @@ def test_without_a_domain_match_the_buyer_chooses_the_website(world, buyer):
     assert "WEB-1002" in html
 
 
-def test_a_buyer_of_one_website_sees_no_website_switch(db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_a_buyer_of_one_website_sees_no_website_switch(db):
     website = WebsiteFactory(name="Only Store", domain="only.example.com")
     account = BuyerAccountFactory(customer=CustomerFactory(), websites=[website])
     client = Client()
