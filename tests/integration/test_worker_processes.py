@@ -103,10 +103,11 @@ def test_a_processor_that_overruns_the_timeout_is_abandoned_and_its_late_outcome
 
 def test_two_workers_never_run_the_same_attempt(workers):
     definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
-    for _ in range(300):
-        job_run(definition_id=definition.pk, parameters={}, actor_id=None)
     workers.start("--concurrency", "4", name="a")
     workers.start("--concurrency", "4", name="b")
+    wait_until(lambda: all(f"worker {w}: concurrency" in workers.logs() for w in "ab"), timeout=30)
+    for _ in range(300):
+        job_run(definition_id=definition.pk, parameters={}, actor_id=None)
     wait_until(lambda: job_statuses() == {Status.SUCCESS: 300}, timeout=60, message=str(job_statuses()))
     starts = (
         IntegrationJobLog.objects.filter(message__startswith="Attempt ", message__contains=" started by worker ")
@@ -121,16 +122,17 @@ def test_two_workers_never_run_the_same_attempt(workers):
 
 
 def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
-    definition = JobDefinition.objects.create(name="Tick", integration_processor="NoOp", recurring_interval_seconds=1)
+    definition = JobDefinition.objects.create(name="Tick", integration_processor="NoOp", recurring_interval_seconds=2)
     for name in ("a", "b", "c"):
         workers.start("--concurrency", "2", name=name)
-    time.sleep(6)
+    wait_until(lambda: all(f"worker {w}: concurrency" in workers.logs() for w in "abc"), timeout=30)
+    time.sleep(8)
     workers.stop_all()
     jobs = list(IntegrationJob.objects.filter(definition=definition).order_by("schedule_at"))
     assert len(jobs) >= 3
     slots = [job.schedule_at for job in jobs]
     assert len(set(j.schedule_slot for j in jobs)) == len(jobs)
-    assert all((b - a).total_seconds() == 1 for a, b in itertools.pairwise(slots))  # no slot skipped
+    assert all((b - a).total_seconds() == 2 for a, b in itertools.pairwise(slots))  # no slot skipped
     assert all(job.status == Status.SUCCESS and job.attempt == 1 for job in jobs)
     starts = IntegrationJobLog.objects.filter(job__definition=definition, message__contains="started by worker")
     assert starts.count() == len(jobs)
@@ -139,9 +141,10 @@ def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
 def test_sigterm_lets_a_running_job_finish(workers):
     definition = JobDefinition.objects.create(name="Nap", integration_processor="NoOp")
     definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
-    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "1.5"}, actor_id=None)
-    proc = workers.start("--grace-seconds", "10")
+    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "3"}, actor_id=None)
+    proc = workers.start("--grace-seconds", "15")
     wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.IN_PROCESS, timeout=15)
+    time.sleep(1)  # the attempt has started (a job claimed but not yet started would be handed back)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     job.refresh_from_db()
