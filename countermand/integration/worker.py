@@ -173,33 +173,30 @@ class Worker:
             self.wake.clear()
             with self.lock:
                 held = len(self.in_flight)
-            # Claim when a thread is idle, in a batch that also fills the prefetch buffer, so a deep queue
-            # costs one claim per batch, not one per job. ERP jobs are claimed only for idle threads.
             idle = opts.concurrency - held
-            free = opts.concurrency + opts.ahead - held if idle > 0 else 0
-            claims: list[queue.Claim] = []
-            if free > 0:
-                try:
-                    claims = queue.claim_jobs(
-                        worker_id=self.id, limit=free, lease_seconds=opts.lease_seconds, connection_limit=idle
-                    )
-                except Exception:
-                    logger.exception("worker %s: cannot claim jobs", self.id)
-                    db_connection.close()
-                    self.wake.wait(opts.poll)
-                    continue
-            for claim in claims:
-                self._start(claim)
-            with self.lock:
-                busy = len(self.in_flight)
-            if opts.burst and not claims and busy == 0:
-                return
-            if claims and len(claims) == free:
-                # every slot is busy: sleep until one frees up (or the poll interval, for maintenance)
+            if idle <= 0:
+                self.wake.wait(opts.poll)  # every thread is busy: a finishing job wakes this loop
+                continue
+            # A batch for the idle threads plus the prefetch buffer, so a deep queue costs one claim per
+            # batch, not one per job. ERP jobs are claimed only for idle threads.
+            try:
+                claims = queue.claim_jobs(
+                    worker_id=self.id,
+                    limit=opts.concurrency + opts.ahead - held,
+                    lease_seconds=opts.lease_seconds,
+                    connection_limit=idle,
+                )
+            except Exception:
+                logger.exception("worker %s: cannot claim jobs", self.id)
+                db_connection.close()
                 self.wake.wait(opts.poll)
                 continue
+            for claim in claims:
+                self._start(claim)
             if claims:
-                continue  # took what was due with slots to spare: look again at once
+                continue  # look again: more may be due, or the threads are busy now
+            if opts.burst and held == 0:
+                return
             self.wake.wait(self._sleep_for())
 
     def _sleep_for(self) -> float:
