@@ -30,6 +30,7 @@ from countermand.customers.selectors import actor_for_user
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker
 from countermand.orders.selectors import orders_blockers
+from countermand.orders.services import order_drift_resolve
 from countermand.settings.selectors import setting_get
 
 logger = logging.getLogger(__name__)
@@ -440,6 +441,7 @@ class OrderDriftAdmin(ConsoleModelAdmin):
     list_select_related = ("order",)
     fields = ("order", "kind", "our_status", "erp_status", "message", "detected_at", "resolved_at")
     readonly_fields = fields
+    actions = ["mark_resolved"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -449,3 +451,13 @@ class OrderDriftAdmin(ConsoleModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    @admin.action(description="Mark resolved (the order and the ERP agree again)", permissions=["resolve"])
+    def mark_resolved(self, request: HttpRequest, queryset: Any) -> None:
+        open_ids = list(queryset.filter(resolved_at__isnull=True).values_list("pk", flat=True))
+        for drift_id in open_ids:
+            order_drift_resolve(drift_id=drift_id, actor_id=request.user.pk)
+        self.message_user(request, f"{len(open_ids)} drift record(s) marked resolved.")

@@ -101,6 +101,7 @@ class OrderEvent(models.Model):
         CANCELLED_LOCALLY = "CancelledLocally"
         CANCELLATION_RESENT = "CancellationResent"
         DRIFT_DETECTED = "DriftDetected"
+        DRIFT_RESOLVED = "DriftResolved"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=40, choices=Type.choices)

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.customers.models import Customer
@@ -73,8 +74,11 @@ def _clean(values: Mapping[str, Any], allowed: set[str], what: str) -> dict[str,
                 raise OrderDataInvalid(f"order_date must be a date (YYYY-MM-DD), not {value!r}.", field=key) from None
         if key == "status":
             value = str(value or "").strip()
-            if not value or len(value) > 50:
-                raise OrderDataInvalid("status must be 1 to 50 characters.", field="status")
+            # An order always has a status; a line may have none (many ERPs keep status on the order only).
+            if len(value) > 50 or (not value and what == "order"):
+                raise OrderDataInvalid(
+                    f"{what} status must be {'1' if what == 'order' else '0'} to 50 characters.", field="status"
+                )
         cleaned[key] = value
     return cleaned
 
@@ -182,3 +186,26 @@ def order_drift_record(*, order_id: int, kind: str, our_status: str, erp_status:
         data={"kind": kind},
     )
     return True
+
+
+@transaction.atomic
+def order_drift_resolve(*, drift_id: int, actor_id: int | None, note: str = "") -> OrderDrift:
+    """Close a drift record once an administrator has reconciled the order with the ERP."""
+    drift = OrderDrift.objects.select_for_update().filter(pk=drift_id).first()
+    if drift is None:
+        raise NotFound(f"There is no drift record {drift_id}.", code="DRIFT_NOT_FOUND")
+    if drift.resolved_at is not None:
+        return drift
+    drift.resolved_at = timezone.now()
+    drift.save(update_fields=["resolved_at"])
+    OrderEvent.objects.create(
+        order_id=drift.order_id,
+        type=OrderEvent.Type.DRIFT_RESOLVED,
+        actor_id=actor_id,
+        channel="admin",
+        old_status=drift.our_status,
+        new_status=Order.objects.values_list("status", flat=True).get(pk=drift.order_id),
+        message=note or f"{drift.get_kind_display()} marked resolved",
+        data={"kind": drift.kind, "drift_id": drift.pk},
+    )
+    return drift
