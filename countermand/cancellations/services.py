@@ -21,6 +21,8 @@ from countermand.integration.services import job_enqueue
 from countermand.orders.models import Order, OrderEvent
 from countermand.orders.policies import (
     ALREADY_REQUESTED,
+    MAPPING_DISALLOWS,
+    STATUS_NOT_CANCELLABLE,
     Actor,
     Blocker,
     cancellation_blockers,
@@ -39,7 +41,10 @@ class OrderNotCancellable(Conflict):
     code = "ORDER_NOT_CANCELLABLE"
 
     def __init__(self, blockers: list[Blocker]) -> None:
-        super().__init__(" ".join(b.message for b in blockers), blockers=[b.as_dict() for b in blockers])
+        codes = {b.code for b in blockers}
+        # Both status rules say the same to a person ("this status can't be cancelled"): say it once.
+        said = [b for b in blockers if not (b.code == MAPPING_DISALLOWS and STATUS_NOT_CANCELLABLE in codes)]
+        super().__init__(" ".join(b.message for b in said), blockers=[b.as_dict() for b in blockers])
         self.blockers = blockers
 
 

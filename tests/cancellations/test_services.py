@@ -64,6 +64,7 @@ def test_blocked_request_raises_with_blockers_and_changes_nothing(shop):
         request(shop, order)
     assert [b.code for b in excinfo.value.blockers] == ["STATUS_NOT_CANCELLABLE", "MAPPING_DISALLOWS"]
     assert excinfo.value.code == "ORDER_NOT_CANCELLABLE"
+    assert excinfo.value.message == "Orders with the status “Shipped” can no longer be cancelled."
     assert not CancellationRequest.objects.exists() and not IntegrationJob.objects.exists()
     assert not OrderEvent.objects.exists()
 
