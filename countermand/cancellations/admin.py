@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_resend
 from countermand.console.badges import cancellation_state_badge, job_status_badge, not_sent_marker
-from countermand.console.pages import ConsoleModelAdmin
+from countermand.console.pages import ReadOnlyConsoleModelAdmin
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
 from countermand.customers.selectors import actor_for_user
@@ -61,7 +61,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(CancellationRequest, site=console_site)
-class CancellationRequestAdmin(ConsoleModelAdmin):
+class CancellationRequestAdmin(ReadOnlyConsoleModelAdmin):
     show_cancel_job_banner = True
     change_list_template = "console/admin/cancellation_change_list.html"
     change_form_template = "console/admin/cancellation_change_form.html"
@@ -100,15 +100,6 @@ class CancellationRequestAdmin(ConsoleModelAdmin):
         "resolved_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cancellations.resend_cancellation")

@@ -109,6 +109,20 @@ class ConsoleModelAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, {**context, **(extra_context or {})})
 
 
+class ReadOnlyConsoleModelAdmin(ConsoleModelAdmin):
+    """A console page for rows nobody edits by hand (orders, cancellations, job runs, audit trails):
+    viewing follows the view permission; every change goes through a service behind an explicit action."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ReadOnlyTabularInline(admin.TabularInline):
     """An inline that shows related rows of the parent (lines, events…) to whoever may view the parent."""
 

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from countermand.console.badges import breaker_badge, job_status_badge
 from countermand.console.connection_test import connection_test
 from countermand.console.forms import JobRunForm
-from countermand.console.pages import ConsoleModelAdmin
+from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError, ValidationFailed
 from countermand.integration.models import (
@@ -442,7 +442,7 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
 
 
 @admin.register(IntegrationJob, site=console_site)
-class IntegrationJobAdmin(ConsoleModelAdmin):
+class IntegrationJobAdmin(ReadOnlyConsoleModelAdmin):
     """Job runs: read-only, with their parameters and log; Retry and Cancel go through the services."""
 
     change_form_template = "console/admin/job_change_form.html"
@@ -487,15 +487,6 @@ class IntegrationJobAdmin(ConsoleModelAdmin):
         "lease_expires_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_control_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(JOB_CONTROL_PERMISSION)

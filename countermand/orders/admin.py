@@ -23,7 +23,7 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
 from countermand.console.badges import NOT_SENT_TEXT, cancellation_state_badge
 from countermand.console.forms import CancelOrderForm
-from countermand.console.pages import ConsoleModelAdmin, ReadOnlyTabularInline
+from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin, ReadOnlyTabularInline
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
 from countermand.customers.selectors import actor_for_user
@@ -129,7 +129,7 @@ class OrderChangeList(ChangeList):
 
 
 @admin.register(Order, site=console_site)
-class OrderAdmin(ConsoleModelAdmin):
+class OrderAdmin(ReadOnlyConsoleModelAdmin):
     """Orders come from the ERP: every field is read-only; cancelling goes through order_cancel_request."""
 
     show_cancel_job_banner = True
@@ -191,15 +191,6 @@ class OrderAdmin(ConsoleModelAdmin):
     inlines = [OrderLineInline, CancellationRequestInline, OrderEventInline]
 
     # -- permissions: orders are never edited here; "cancel" is Django's change_order permission
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")
@@ -432,7 +423,7 @@ class OrderStatusMappingAdmin(ConsoleModelAdmin):
 
 
 @admin.register(OrderDrift, site=console_site)
-class OrderDriftAdmin(ConsoleModelAdmin):
+class OrderDriftAdmin(ReadOnlyConsoleModelAdmin):
     """Orders whose ERP state contradicts ours, found by the order history refresh (read-only)."""
 
     list_display = ("order", "kind", "our_status", "erp_status", "detected_at", "resolved_at")
@@ -442,15 +433,6 @@ class OrderDriftAdmin(ConsoleModelAdmin):
     fields = ("order", "kind", "our_status", "erp_status", "message", "detected_at", "resolved_at")
     readonly_fields = fields
     actions = ["mark_resolved"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.change_order")

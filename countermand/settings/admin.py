@@ -8,14 +8,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from countermand.console.pages import ConsoleModelAdmin
+from countermand.console.pages import ReadOnlyConsoleModelAdmin
 from countermand.console.sites import console_site
 from countermand.console.templatetags.console_tags import setting_text
 from countermand.settings.models import SettingChange
 
 
 @admin.register(SettingChange, site=console_site)
-class SettingChangeAdmin(ConsoleModelAdmin):
+class SettingChangeAdmin(ReadOnlyConsoleModelAdmin):
     """Who changed which setting when: append-only, nobody edits it."""
 
     list_display = ("changed_at", "name", "scope", "old", "new", "changed_by")
@@ -37,15 +37,6 @@ class SettingChangeAdmin(ConsoleModelAdmin):
     @admin.display(description="New value")
     def new(self, obj: SettingChange) -> str:
         return setting_text(obj.new_value, "(reset)")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user

@@ -33,21 +33,19 @@ from countermand.core.errors import DomainError
 from countermand.customers.models import Customer
 from countermand.integration.processors.base import JobLogger
 from countermand.orders.models import Order, OrderDrift, OrderStatusMapping
-from countermand.orders.services import order_drift_record, order_import, order_update
+from countermand.orders.services import (
+    DECIMAL_FIELDS,
+    LINE_FIELDS,
+    order_drift_record,
+    order_import,
+    order_update,
+)
 from countermand.websites.models import Website
 
 CHANNEL = "refresh"
-LINE_KEYS = (
-    "line_number",
-    "product_number",
-    "description",
-    "quantity_ordered",
-    "quantity_shipped",
-    "unit_price",
-    "line_total",
-    "status",
-)
-DECIMAL_LINE_KEYS = frozenset({"quantity_ordered", "quantity_shipped", "unit_price", "line_total"})
+# The line fields the order services accept, in a fixed order so that lines compare as tuples.
+LINE_KEYS = tuple(sorted(LINE_FIELDS))
+DECIMAL_LINE_KEYS = DECIMAL_FIELDS & LINE_FIELDS
 
 
 @dataclass
