@@ -10,11 +10,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 
 from countermand.integration.models import JobDefinition, JobDefinitionParameter
 from countermand.integration.services import JobParameterError, parameter_value_parse
 from countermand.orders.models import OrderStatusMapping
 from countermand.settings.registry import BOOL, CHOICE, INT, LIST, SettingDefinition
+from countermand.storefront.forms import SignInForm
+
+
+class ConsoleSignInForm(SignInForm, AdminAuthenticationForm):
+    """The console's sign-in: throttled like the storefront and the API, and for staff only."""
+
 
 # List settings whose values are order statuses: the console offers the mapped statuses as suggestions.
 STATUS_LIST_SETTINGS = frozenset({"OrderCancelStatuses", "CancellableOrderStatuses"})

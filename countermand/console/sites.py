@@ -17,6 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 
+from countermand.console.forms import ConsoleSignInForm
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -132,6 +134,7 @@ class CountermandAdminSite(admin.AdminSite):
     index_title = "Admin Console"
     index_template = "console/index.html"
     app_index_template = "console/section.html"
+    login_form = ConsoleSignInForm
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         from countermand.console import views
