@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from countermand.console.badges import breaker_badge, job_status_badge
 from countermand.console.connection_test import connection_test
@@ -89,7 +89,7 @@ class IntegrationConnectionForm(forms.ModelForm):
                     '<details class="connection-options"{}><summary>{}</summary><ul>{}</ul></details>',
                     (
                         (
-                            format_html(" open") if name == current else "",
+                            mark_safe(" open") if name == current else "",
                             name,
                             format_html_join("", "<li><code>{}</code> — {}</li>", sorted(t.options_help.items()))
                             or format_html("<li>{}</li>", "none"),
