@@ -17,13 +17,15 @@ def free_port() -> int:
 def test_serve_demo_migrates_loads_demo_data_and_answers_http(tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    # Output goes to a file: an unread pipe fills up and blocks the server's log writes.
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "countermand", "serve", "--demo", "--port", str(port), "--workers", "1"],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -33,7 +35,7 @@ def test_serve_demo_migrates_loads_demo_data_and_answers_http(tmp_path):
                 response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
                 break
             except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert proc.poll() is None, log_path.read_text()[-3000:]
                 time.sleep(0.3)
         assert response is not None and response.status_code == 200
         assert "Countermand" in response.text
@@ -44,7 +46,9 @@ def test_serve_demo_migrates_loads_demo_data_and_answers_http(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise
+            raise AssertionError("serve did not stop on Ctrl-C:\n" + log_path.read_text()[-3000:]) from None
+        finally:
+            log.close()
