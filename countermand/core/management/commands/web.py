@@ -1,8 +1,8 @@
-import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 
 from django.core.management.base import BaseCommand
 
@@ -23,36 +23,44 @@ def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
         "-",
         "--graceful-timeout",
         "10",
+        # gunicorn's control socket has one default path per user: several servers on a box would share it.
+        "--no-control-socket",
     ]
 
 
 def run_children(commands: list[list[str]], stdout) -> int:
-    """Start the processes, forward Ctrl-C / SIGTERM to all of them, stop all when one exits."""
+    """Run the processes until Ctrl-C / SIGTERM, or until one of them exits; then stop them all.
+
+    SIGINT is handled explicitly rather than through KeyboardInterrupt: a shell that starts us in the
+    background makes Python ignore SIGINT, and the handlers are set before the children start so that
+    they get the default dispositions (a terminal's Ctrl-C reaches them too).
+    """
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     children = [subprocess.Popen(cmd, env=os.environ.copy()) for cmd in commands]
-
-    def stop(*_):
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while True:
-            for child in children:
-                code = child.poll()
-                if code is not None:
-                    stop()
-                    for other in children:
-                        other.wait(timeout=30)
-                    return code
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                children[0].wait(timeout=0.5)
-    except KeyboardInterrupt:
+    code = 0
+    while not stopping.wait(0.5):
+        exited = [child for child in children if child.poll() is not None]
+        if exited:
+            code = exited[0].returncode
+            break
+    if stopping.is_set():
         stdout.write("stopping…")
-        stop()
-        for child in children:
-            child.wait(timeout=30)
-        return 0
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return code
 
 
 class Command(BaseCommand):
