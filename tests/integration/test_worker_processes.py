@@ -133,9 +133,13 @@ def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
     slots = [job.schedule_at for job in jobs]
     assert len(set(j.schedule_slot for j in jobs)) == len(jobs)
     assert all((b - a).total_seconds() == 2 for a, b in itertools.pairwise(slots))  # no slot skipped
-    assert all(job.status == Status.SUCCESS and job.attempt == 1 for job in jobs)
+    *earlier, newest = jobs
+    seen = [(job.schedule_slot, job.status, job.attempt) for job in jobs]
+    assert all(job.status == Status.SUCCESS and job.attempt == 1 for job in earlier), seen
+    # The newest slot may have come due as the workers were stopping: run once, or handed back unstarted.
+    assert newest.status in (Status.SUCCESS, Status.QUEUED), seen
     starts = IntegrationJobLog.objects.filter(job__definition=definition, message__contains="started by worker")
-    assert starts.count() == len(jobs)
+    assert starts.count() == sum(job.status == Status.SUCCESS for job in jobs), seen
 
 
 def test_sigterm_lets_a_running_job_finish(workers):
