@@ -120,6 +120,7 @@ def application_setting_edit_view(request: HttpRequest, name: str) -> HttpRespon
     if definition is None:
         raise Http404(f"There is no setting named {name!r}.")
     list_url = reverse("admin:console_application_settings")
+    row = setting_rows([definition], None)[0]  # a failed POST saves nothing: read it once
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
@@ -137,14 +138,12 @@ def application_setting_edit_view(request: HttpRequest, name: str) -> HttpRespon
                 messages.success(request, f"{name} = {definition.to_text(value) or '(empty)'}".replace("\n", ", "))
                 return HttpResponseRedirect(f"{list_url}?{urlencode({'q': name})}")
     else:
-        row = setting_rows([definition], None)[0]
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
             definition=definition,
             statuses=mapped_statuses(),
             disabled=not can_change,
         )
-    row = setting_rows([definition], None)[0]
     context = page_context(
         request,
         section="system",
@@ -183,6 +182,7 @@ def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) 
     if definition is None or definition.scope != WEBSITE:
         raise Http404(f"There is no website setting named {name!r}.")
     back = reverse("admin:websites_website_change", args=[website.pk]) + "#settings"
+    row = setting_rows([definition], website)[0]  # a failed POST saves nothing: read it once
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
@@ -200,14 +200,12 @@ def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) 
                 messages.success(request, f"{name} on {website} = {_value_text(definition, value)}")
                 return HttpResponseRedirect(back)
     else:
-        row = setting_rows([definition], website)[0]
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
             definition=definition,
             statuses=mapped_statuses(),
             disabled=not can_change,
         )
-    row = setting_rows([definition], website)[0]
     context = page_context(
         request,
         section="websites",
