@@ -29,6 +29,7 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -179,6 +180,7 @@ def main() -> None:
         template = build_template(tmpdir / "template")
         server = TrytonServer(template, tmpdir / "server")
         server.start()
+        atexit.register(server.close)  # stop trytond however the run ends
         print(f"Tryton ready in {time.perf_counter() - started:.1f} s at {server.url}", flush=True)
         fresh_database(url)
         os.environ["DATABASE_URL"] = url
