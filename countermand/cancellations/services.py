@@ -53,7 +53,8 @@ class InvalidCancellationState(Conflict):
 
 
 def cancel_job_definition(job_name: str) -> JobDefinition | None:
-    return JobDefinition.objects.filter(name=job_name, is_active=True).first()
+    # Parameters prefetched: the request and job_enqueue both read them, once per cancellation in all.
+    return JobDefinition.objects.prefetch_related("parameters").filter(name=job_name, is_active=True).first()
 
 
 def _lock_order(order_id: int) -> Order:
