@@ -10,6 +10,9 @@ from django.db import connection, transaction
 
 _sqlite_writer = threading.RLock()
 
+# The PostgreSQL channel on which a committed job wakes sleeping workers (LISTEN in the worker, NOTIFY on enqueue).
+NOTIFY_CHANNEL = "countermand_jobs"
+
 
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:

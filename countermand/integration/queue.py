@@ -476,10 +476,3 @@ def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 2
         if len(ids) < batch:
             break
     return deleted
-
-
-def notify_workers() -> None:
-    """Wake workers now (PostgreSQL NOTIFY; SQLite workers poll)."""
-    if db_connection.vendor == "postgresql":
-        with db_connection.cursor() as cursor:
-            cursor.execute("NOTIFY countermand_jobs")

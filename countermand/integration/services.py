@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.integration.db import NOTIFY_CHANNEL
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     OPEN_JOB_STATUSES,
@@ -141,7 +142,7 @@ def _notify_queue() -> None:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("NOTIFY countermand_jobs")
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def open_job_for(dedupe_key: str) -> IntegrationJob | None:

@@ -33,13 +33,13 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from countermand.integration import queue
+from countermand.integration.db import NOTIFY_CHANNEL
 from countermand.integration.joblog import LogLine
 from countermand.integration.models import JobDefinition
 from countermand.integration.runner import AttemptControl, attempt_execute
 from countermand.integration.scheduler import RecurringScheduler
 
 logger = logging.getLogger("countermand.worker")
-NOTIFY_CHANNEL = "countermand_jobs"
 
 
 def _env_float(name: str, default: float | None) -> float | None:
