@@ -9,6 +9,10 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+# The job handler (integration/handlers.py) that hears the outcome of a request's delivery job.
+ORDER_CANCEL_HANDLER = "OrderCancel"
+
+
 class CancellationRequest(models.Model):
     """One attempt to cancel an order, followed until the ERP confirms or denies it.
 

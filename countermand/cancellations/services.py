@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from countermand.cancellations.models import CancellationRequest
+from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationRequest
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.models import JobDefinition
 from countermand.integration.services import job_enqueue
@@ -88,6 +88,7 @@ def _enqueue_cancel_job(request: CancellationRequest, order: Order, definition: 
         order=order,
         dedupe_key=f"OrderCancel:{order.pk}",
         idempotency_key=request.idempotency_key,
+        handler=ORDER_CANCEL_HANDLER,
         requested_by=request.requested_by,
     )
     request.send_count += 1

@@ -2,12 +2,13 @@
 
 Two sources, one `/metrics` page:
 - gauges read from the database at scrape time (`DatabaseCollector`): jobs by status, queue depth and
-  the age of the oldest due job, expired leases, cancellations by state, circuit breakers. Any web
-  process can answer them, however many workers run.
+  the age of the oldest due job, expired leases, circuit breakers — plus the gauges domain apps add with
+  `database_collector_register` (cancellations by state…). Any web process can answer them, however
+  many workers run.
 - histograms and counters recorded where the work happens (the worker): job duration, ERP call latency,
-  attempts and cancellation outcomes. `countermand serve` runs its web server and worker with
-  `PROMETHEUS_MULTIPROC_DIR` set, so the web server's `/metrics` includes the worker's figures; a
-  standalone worker exposes its own on `--metrics-port`.
+  attempts — and the counters domain apps define (cancellation outcomes…). `countermand serve` runs
+  its web server and worker with `PROMETHEUS_MULTIPROC_DIR` set, so the web server's `/metrics`
+  includes the worker's figures; a standalone worker exposes its own on `--metrics-port`.
 """
 
 from __future__ import annotations
@@ -40,18 +41,20 @@ JOB_ATTEMPTS = Counter(
     "Job attempts by how they ended (success, rejected, transient, failed, timeout, cancelled, lost).",
     ["definition", "outcome"],
 )
-CANCELLATION_OUTCOMES = Counter(
-    "countermand_cancellation_outcomes_total",
-    "Cancellations resolved by the worker, by outcome (confirmed, denied, failed).",
-    ["outcome"],
-)
+_domain_collectors: list[Collector] = []
+
+
+def database_collector_register(collector: Collector) -> None:
+    """Add a collector whose gauges are read from the database at scrape time (call it in
+    `AppConfig.ready()`); `/metrics` shows it beside the engine's own."""
+    if collector not in _domain_collectors:
+        _domain_collectors.append(collector)
 
 
 class DatabaseCollector(Collector):
-    """Gauges computed from the job and cancellation tables when Prometheus scrapes."""
+    """Gauges computed from the job and connection tables when Prometheus scrapes."""
 
     def collect(self) -> Iterator[Metric]:
-        from countermand.cancellations.models import CancellationRequest
         from countermand.integration.models import IntegrationConnection, IntegrationJob
 
         now = timezone.now()
@@ -81,14 +84,6 @@ class DatabaseCollector(Collector):
             value=expired,
         )
 
-        cancellations = GaugeMetricFamily(
-            "countermand_cancellations", "Cancellation requests by state.", labels=["state"]
-        )
-        by_state = dict(CancellationRequest.objects.values_list("state").annotate(n=Count("id")).order_by())
-        for state in CancellationRequest.State.values:
-            cancellations.add_metric([state], by_state.get(state, 0))
-        yield cancellations
-
         breaker = GaugeMetricFamily(
             "countermand_connection_breaker_open",
             "1 while a connection's circuit breaker is Open or HalfOpen (its ERP is paused).",
@@ -104,6 +99,8 @@ def metrics_exposition() -> bytes:
     mode, every process's) histograms and counters."""
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector())
+    for collector in _domain_collectors:
+        database.register(collector)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -185,6 +185,8 @@ class IntegrationJob(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
     idempotency_key = models.CharField(max_length=100, blank=True)
+    # The registered JobHandler told of the job's final outcome (`integration/handlers.py`); "" for none.
+    handler = models.CharField(max_length=100, blank=True, default="")
     schedule_slot = models.CharField(max_length=50, null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -272,25 +274,3 @@ class IntegrationJobLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message[:60]}"
-
-
-class SandboxErpCancellation(models.Model):
-    """The Sandbox ERP's own record of a cancellation it performed: one row per idempotency key.
-
-    The Sandbox ERP (served at /sandbox-erp/ for the demo) answers a repeated key with the stored answer,
-    so a delivery retried by the worker has one effect.
-    """
-
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    order_number = models.CharField(max_length=50, db_index=True)
-    http_status = models.PositiveIntegerField()
-    answer = models.JSONField(default=dict)
-    delivery_count = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_delivery_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"{self.order_number} {self.http_status}"

@@ -14,7 +14,8 @@
   it. The reaper re-queues (or fails, when attempts are used up) jobs whose lease expired.
 - **Finish**: fenced by the attempt number — the row is updated only while it is still InProcess with
   that attempt, so a worker that lost its lease cannot overwrite a newer attempt. The job's new status,
-  its log lines, the breaker and the OrderCancel outcome commit together.
+  its log lines, the breaker and the job handler's reaction to a final outcome (`handlers.py`) commit
+  together.
 - **Retries**: exponential backoff with jitter from the definition's `retry_backoff_seconds`, up to
   `max_attempts` (= max retries + 1). Transient failures met while the breaker is Open or HalfOpen
   (probes, and attempts that were already running when it opened) are refunded: they do not count.
@@ -28,15 +29,17 @@ import datetime
 import logging
 import random
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from countermand.integration import outcomes
 from countermand.integration.db import write_transaction
+from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     IntegrationConnection,
@@ -51,15 +54,21 @@ Breaker = IntegrationConnection.BreakerState
 Level = IntegrationJobLog.Level
 MAX_BACKOFF_SECONDS = 3600.0
 
-# How an attempt ended (the worker's view); `attempt_finish` turns it into a job status.
-SUCCESS = "success"  # the processors ran to the end
-REJECTED = "rejected"  # ErpRejected: the ERP said no — a business answer, never retried
-TRANSIENT = "transient"  # TransientError: the ERP is unwell — retried, counts for the breaker
-TIMEOUT = "timeout"  # the attempt overran the definition's timeout — retried, counts for the breaker
-FAILED = "failed"  # an unhandled exception or a Fatal log — retried
-LOST = "lost"  # the worker disappeared (lease expired) — retried at once
-RELEASED = "released"  # a stopping worker handed the job back unfinished — retried at once, not counted
-CANCELLED = "cancelled"  # a cancel request was honoured before the ERP was called
+
+class AttemptKind(StrEnum):
+    """How an attempt ended (the worker's view); `attempt_finish` turns it into a job status."""
+
+    SUCCESS = "success"  # the processors ran to the end
+    REJECTED = "rejected"  # ErpRejected: the ERP said no — a business answer, never retried
+    TRANSIENT = "transient"  # TransientError: the ERP is unwell — retried, counts for the breaker
+    TIMEOUT = "timeout"  # the attempt overran the definition's timeout — retried, counts for the breaker
+    FAILED = "failed"  # an unhandled exception or a Fatal log — retried
+    LOST = "lost"  # the worker disappeared (lease expired) — retried at once
+    RELEASED = "released"  # a stopping worker handed the job back unfinished — retried at once, not counted
+    CANCELLED = "cancelled"  # a cancel request was honoured before the ERP was called
+
+
+SUCCESS, REJECTED, TRANSIENT, TIMEOUT, FAILED, LOST, RELEASED, CANCELLED = AttemptKind
 RETRYABLE = (TRANSIENT, TIMEOUT, FAILED, LOST, RELEASED)
 BREAKER_FAILURES = (TRANSIENT, TIMEOUT)
 
@@ -79,7 +88,9 @@ class Claim:
 
 @dataclass
 class AttemptOutcome:
-    kind: str
+    """What an attempt reports to `attempt_finish`: how it ended, the job's result, its log lines."""
+
+    kind: AttemptKind
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     warnings: int = 0
@@ -95,7 +106,6 @@ class Finish:
     status: str = ""
     retry_at: datetime.datetime | None = None
     refunded: bool = False
-    cancellation: str = ""
 
 
 def backoff_seconds(base: float, attempt: int, rng: random.Random | None = None) -> float:
@@ -293,14 +303,39 @@ def _breaker_after_answer(connection_id: int) -> bool:
     )
 
 
-def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | None) -> tuple | None:
+@dataclass(frozen=True)
+class FencedJob:
+    """The job row `attempt_finish` locked, with what finishing it needs from its definition."""
+
+    job_id: int
+    attempt: int
+    max_attempts: int
+    cancel_requested: bool
+    connection_id: int | None
+    order_id: int | None
+    idempotency_key: str
+    handler: str
+    retry_backoff_seconds: float
+    notifies: bool
+
+    def ref(self) -> JobRef:
+        return JobRef(
+            job_id=self.job_id,
+            attempt=self.attempt,
+            handler=self.handler,
+            order_id=self.order_id,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | None) -> FencedJob | None:
     """Lock the job row if attempt `attempt` still holds it; return what finishing needs, else None.
 
     Plain SQL: this runs once per job, and building it through the ORM costs more than executing it.
     """
     job, definition = IntegrationJob._meta.db_table, JobDefinition._meta.db_table
     sql = (
-        "SELECT j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, j.idempotency_key, "
+        "SELECT j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, j.idempotency_key, j.handler, "
         "d.retry_backoff_seconds, d.notify_email, d.notify_condition "
         f"FROM {job} j JOIN {definition} d ON d.id = j.definition_id "
         "WHERE j.id = %s AND j.attempt = %s AND j.status = %s"
@@ -316,15 +351,46 @@ def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | N
         row = cursor.fetchone()
     if row is None:
         return None
-    return (row[0], bool(row[1]), *row[2:])
+    max_attempts, cancel_requested, connection_id, order_id, idempotency_key, handler, backoff, email, condition = row
+    return FencedJob(
+        job_id=job_id,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        cancel_requested=bool(cancel_requested),
+        connection_id=connection_id,
+        order_id=order_id,
+        idempotency_key=idempotency_key,
+        handler=handler,
+        retry_backoff_seconds=backoff,
+        notifies=bool(email and condition),
+    )
+
+
+def job_finished_tell(
+    *, job: JobRef, outcome: JobOutcome, status: str, result: dict[str, Any], error: str
+) -> list[LogLine]:
+    """Tell the job's handler its final outcome, inside the caller's transaction. Returns its log lines."""
+    if not job.handler:
+        return []
+    handler = handler_get(job.handler)
+    if handler is None:
+        return [
+            LogLine(
+                Level.WARN,
+                f"No handler {job.handler!r} is installed: nothing outside the job table heard this outcome.",
+                "Countermand",
+                job.attempt,
+            )
+        ]
+    return handler.finished(JobFinished(job=job, outcome=outcome, status=status, result=result, error=error))
 
 
 def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expired_only: bool = False) -> Finish:
     """Record how attempt `attempt` of a job ended — only if the job is still InProcess with that attempt.
 
     Decides the job's status (Success, SuccessWithWarnings, Queued for a retry, Failure, Cancelled),
-    writes the attempt's log lines, updates the connection's breaker, applies the OrderCancel outcome
-    and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
+    writes the attempt's log lines, updates the connection's breaker, tells the job's handler a final
+    outcome and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
     lease to have expired, so a heartbeat that just renewed it wins.
     """
     now = timezone.now()
@@ -334,19 +400,9 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
         lines.append(LogLine(level, message, "Countermand", attempt))
 
     with write_transaction():
-        row = _fence_lock(job_id, attempt, expired_before=now if expired_only else None)
-        if row is None:
+        job = _fence_lock(job_id, attempt, expired_before=now if expired_only else None)
+        if job is None:
             return Finish(applied=False)
-        job = IntegrationJob(
-            pk=job_id,
-            attempt=attempt,
-            max_attempts=row[0],
-            cancel_requested=row[1],
-            connection_id=row[2],
-            order_id=row[3],
-            idempotency_key=row[4],
-        )
-        retry_backoff_seconds, notify_email, notify_condition = row[5:]
         refunded = False
         kind = outcome.kind
         if job.connection_id and kind in (SUCCESS, REJECTED):
@@ -372,7 +428,7 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             status = Status.QUEUED
             if refunded:
                 max_attempts += 1
-            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(retry_backoff_seconds, attempt)
+            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(job.retry_backoff_seconds, attempt)
             retry_at = now + datetime.timedelta(seconds=delay)
             say(
                 Level.INFO,
@@ -401,26 +457,24 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
             updates["schedule_at"] = retry_at
         IntegrationJob.objects.filter(pk=job_id).update(**updates)  # the row is locked: the fence above holds
 
-        cancellation = ""
         if final:
             if kind == SUCCESS:
-                cancellation = outcomes.CONFIRMED
+                told = JobOutcome.SUCCEEDED
             elif kind == REJECTED:
-                cancellation = outcomes.DENIED
+                told = JobOutcome.REJECTED
+            elif status == Status.CANCELLED:
+                told = JobOutcome.CANCELLED
             else:
-                cancellation = outcomes.FAILED
-            applied_lines = outcomes.cancellation_outcome_apply(
-                job=job, outcome=cancellation, attempt=attempt, result=outcome.result, error=outcome.error
+                told = JobOutcome.FAILED
+            lines += job_finished_tell(
+                job=job.ref(), outcome=told, status=status, result=outcome.result, error=outcome.error
             )
-            if not applied_lines:
-                cancellation = ""
-            lines += applied_lines
-            if notify_email and notify_condition:
+            if job.notifies:
                 transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
         # The log's last sequence is read after the lock is held (a fresh snapshot on PostgreSQL), so a log
         # line another writer committed while this one waited for the lock is counted.
         job_log_write(job_id=job_id, lines=lines, locked=True)
-    return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded, cancellation=cancellation)
+    return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded)
 
 
 def leases_reap(*, limit: int = 100) -> list[Finish]:
@@ -451,21 +505,20 @@ def leases_reap(*, limit: int = 100) -> list[Finish]:
 def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 20) -> int:
     """Delete finished jobs older than `older_than_days` (their parameters and logs go with them).
 
-    A job that an open CancellationRequest still points at is kept until the request is resolved;
-    a resolved request keeps its history in OrderEvents and its `job` link becomes empty.
-    Returns the number of jobs deleted.
+    A job that a handler still needs (`JobHandler.purge_keeps`, e.g. one an open cancellation points at)
+    is kept until the handler lets it go. Returns the number of jobs deleted.
     """
-    from countermand.cancellations.models import CancellationRequest
-
     cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
-    open_request = CancellationRequest.objects.filter(job_id=OuterRef("pk"), state__in=CancellationRequest.OPEN_STATES)
+    candidates = IntegrationJob.objects.filter(status__in=outcomes.FINISHED_STATUSES, finished_at__lt=cutoff)
+    for handler in handlers_all().values():
+        kept = handler.purge_keeps()
+        if kept is not None:
+            candidates = candidates.exclude(pk__in=kept)
     deleted = 0
     for _ in range(max_batches):
         with write_transaction():
             ids = list(
-                IntegrationJob.objects.filter(status__in=outcomes.FINISHED_STATUSES, finished_at__lt=cutoff)
-                .filter(~Exists(open_request))
-                .order_by("finished_at")
+                candidates.order_by("finished_at")
                 .select_for_update(skip_locked=True, of=("self",))
                 .values_list("id", flat=True)[:batch]
             )

@@ -25,11 +25,11 @@ from django.utils import timezone
 from countermand.core.errors import DomainError
 from countermand.integration import queue
 from countermand.integration.db import write_transaction
+from countermand.integration.handlers import JobRef, handler_get
 from countermand.integration.http import connection_info
 from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
-from countermand.integration.metrics import CANCELLATION_OUTCOMES, JOB_ATTEMPTS, JOB_DURATION
+from countermand.integration.metrics import JOB_ATTEMPTS, JOB_DURATION
 from countermand.integration.models import IntegrationJob
-from countermand.integration.outcomes import cancellation_request_for_job
 from countermand.integration.processors.base import (
     INTEGRATION_PROCESSOR,
     POST_PROCESSOR,
@@ -80,7 +80,7 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
     if claim.probe:
         log.info("This attempt probes whether the ERP answers again (circuit breaker half-open).")
 
-    def ended(kind: str, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
+    def ended(kind: queue.AttemptKind, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
         return queue.AttemptOutcome(
             kind=kind,
             result=result if result is not None else {},
@@ -98,17 +98,14 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
 
     deadline = timezone.now() + datetime.timedelta(seconds=max(1, definition.timeout_seconds))
     connection_model = job.connection if job.connection_id else None
-    request = cancellation_request_for_job(job)
     data: dict[str, Any] = {}
-    if request is not None:
-        data.update(reason=request.reason_code, note=request.reason_text, cancellation_request_id=request.pk)
-        from countermand.cancellations.services import cancellation_mark_sent
-
+    handler = handler_get(job.handler)
+    if handler is not None:
         try:
             with write_transaction():
-                cancellation_mark_sent(request_id=request.pk)
+                data.update(handler.started(JobRef.of(job, attempt=claim.attempt)))
         except DomainError as exc:
-            log.warn(f"Cancellation request {request.pk} could not be marked sent: {exc.message}")
+            log.warn(f"The {job.handler} handler could not note the start: {exc.message}")
     context = ProcessorContext(
         job=job,
         parameters=parameters,
@@ -204,6 +201,4 @@ def attempt_execute(
     label = definition_name or str(claim.definition_id)
     JOB_DURATION.labels(label, outcome.kind).observe(time.perf_counter() - started)
     JOB_ATTEMPTS.labels(label, outcome.kind if finish.applied else "lost").inc()
-    if finish.cancellation:
-        CANCELLATION_OUTCOMES.labels(finish.cancellation).inc()
     return finish

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.db import NOTIFY_CHANNEL
+from countermand.integration.handlers import JobOutcome, JobRef, handler_get
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     OPEN_JOB_STATUSES,
@@ -23,8 +24,8 @@ from countermand.integration.models import (
     JobDefinition,
     JobDefinitionParameter,
 )
-from countermand.integration.outcomes import FAILED, cancellation_outcome_apply, cancellation_request_for_job
 from countermand.integration.processors.registry import connection_type_get, definition_processor_problems
+from countermand.integration.queue import job_finished_tell
 
 
 class JobParameterError(ValidationFailed):
@@ -92,6 +93,7 @@ def job_enqueue(
     order: Any = None,
     dedupe_key: str | None = None,
     idempotency_key: str = "",
+    handler: str = "",
     schedule_at: datetime.datetime | None = None,
     schedule_slot: str | None = None,
     requested_by: Any = None,
@@ -102,6 +104,7 @@ def job_enqueue(
 
     Without an `idempotency_key` the job gets a fresh one, kept by every attempt of the job, so an ERP
     that honours the `Idempotency-Key` header applies the job once however often it is delivered.
+    `handler` names the registered JobHandler told of the job's final outcome (`handlers.py`).
     Raises JobParameterError for a bad parameter value (nothing is queued) and DuplicateJob when an
     open job with the same dedupe key (or a job for the same schedule slot) exists.
     """
@@ -119,6 +122,7 @@ def job_enqueue(
                 max_attempts=definition.max_retries + 1,
                 dedupe_key=dedupe_key,
                 idempotency_key=idempotency_key or f"job-{uuid.uuid4()}",
+                handler=handler,
                 schedule_slot=schedule_slot,
                 requested_by_id=requested_by.pk if requested_by is not None else requested_by_id,
                 retry_of_id=retry_of_id,
@@ -216,32 +220,22 @@ def job_run(*, definition_id: int, parameters: Mapping[str, str], actor_id: int 
 def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
     """Run a Failure or Cancelled job again as a new job (`retry_of` points at the old one).
 
-    The new job keeps the parameters, the order, the dedupe key and the idempotency key, so the ERP sees
-    the same request. A job that carries a CancellationRequest is resent through `cancellation_resend`
-    (the request goes back to Requested with the same idempotency key); that needs the request to be
-    Failed or LocalOnly — a request the ERP has answered (Confirmed, Denied) is not resent.
-    Raises JobNotFound, JobNotRetryable, DuplicateJob (an open job for the same work exists).
+    The new job keeps the parameters, the order, the dedupe key, the idempotency key and the handler, so
+    the ERP sees the same request. A job with a handler asks it first (`JobHandler.retried`): the handler
+    may queue the new job through its own service (a cancellation is resent, with its rules) or refuse.
+    Raises JobNotFound, JobNotRetryable, DuplicateJob (an open job for the same work exists), or the
+    handler's DomainError.
     """
-    from countermand.cancellations.services import cancellation_resend
-    from countermand.orders.policies import ADMIN, SYSTEM, Actor
-
     job = IntegrationJob.objects.select_related("definition").filter(pk=job_id).first()
     if job is None:
         raise JobNotFound(f"There is no job {job_id}.")
     if job.status not in (IntegrationJob.Status.FAILURE, IntegrationJob.Status.CANCELLED):
         raise JobNotRetryable(f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
-    request = cancellation_request_for_job(job)
+    handler = handler_get(job.handler)
     with transaction.atomic():
-        if request is not None:
-            if not request.needs_attention:
-                raise JobNotRetryable(
-                    f"Job #{job.pk} carried cancellation request {request.pk}, which is {request.state}; "
-                    "only failed or local-only cancellations are sent again."
-                )
-            actor = Actor(kind=ADMIN if actor_id is not None else SYSTEM, user_id=actor_id)
-            request = cancellation_resend(request_id=request.pk, actor=actor)
-            new_job = request.job
-            assert new_job is not None  # cancellation_resend queued it
+        queued_id = handler.retried(JobRef.of(job), actor_id=actor_id) if handler is not None else None
+        if queued_id is not None:
+            new_job = IntegrationJob.objects.get(pk=queued_id)
             new_job.retry_of_id = job.pk
             new_job.save(update_fields=["retry_of"])
         else:
@@ -251,6 +245,7 @@ def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
                 order=job.order,
                 dedupe_key=job.dedupe_key,
                 idempotency_key=job.idempotency_key,
+                handler=job.handler,
                 requested_by_id=actor_id,
                 retry_of_id=job.pk,
             )
@@ -269,8 +264,9 @@ def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
 def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
     """Cancel a job. Queued: it becomes Cancelled now. InProcess: cancellation is requested — the running
     attempt ends as Cancelled instead of being retried, unless the ERP answers first (an answer the ERP
-    gave is never thrown away). A cancelled OrderCancel job leaves its CancellationRequest Failed (needs
-    attention) so it can be resent. Raises JobNotFound, JobFinished (code JOB_FINISHED).
+    gave is never thrown away). The job's handler hears a Cancelled outcome (a cancelled OrderCancel job
+    leaves its CancellationRequest Failed, needing attention, so it can be resent).
+    Raises JobNotFound, JobFinished (code JOB_FINISHED).
     """
     who = _actor_name(actor_id)
     with transaction.atomic():
@@ -285,12 +281,12 @@ def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
             job.error = f"Cancelled by {who}."
             job.save(update_fields=["status", "finished_at", "lease_owner", "lease_expires_at", "error"])
             lines = [LogLine(IntegrationJobLog.Level.INFO, f"Cancelled by {who}.", "Countermand", job.attempt)]
-            lines += cancellation_outcome_apply(
-                job=job,
-                outcome=FAILED,
-                attempt=job.attempt,
+            lines += job_finished_tell(
+                job=JobRef.of(job),
+                outcome=JobOutcome.CANCELLED,
+                status=job.status,
                 result=job.result,
-                error=f"The delivery job #{job.pk} was cancelled by {who}; resend the cancellation when ready.",
+                error=job.error,
             )
             job_log_write(job_id=job.pk, lines=lines, locked=True)
         elif job.status == IntegrationJob.Status.IN_PROCESS:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "countermand.orders",
     "countermand.integration",
     "countermand.cancellations",
+    "countermand.sandbox_erp",
     "countermand.storefront",
     "countermand.api",
     "countermand.console",

@@ -2,11 +2,15 @@ from django.urls import include, path
 
 from countermand.console.sites import console_site
 from countermand.core import views as core_views
+from countermand.project import health
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("admin/", console_site.urls),  # the Admin Console (countermand.console.sites)
-    path("", include("countermand.integration.urls")),  # /sandbox-erp/, /metrics, /healthz, /readyz
+    path("metrics", health.metrics, name="metrics"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("countermand.sandbox_erp.urls")),  # /sandbox-erp/
     path("", include("countermand.console.urls")),
     path("api/", include("countermand.api.urls")),
     path("", include("countermand.storefront.urls")),  # /account/…, /orders/…

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the integration app: the Sandbox ERP, /metrics, /healthz, /readyz.
+"""The Sandbox ERP's HTTP endpoint.
 
 The Sandbox ERP simulates an external ERP for the demo and for trying Countermand without one:
 `POST /sandbox-erp/orders/<number>/cancel` with an `Idempotency-Key` header. It confirms the
@@ -16,15 +16,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from countermand.integration.metrics import metrics_exposition
-from countermand.integration.models import IntegrationConnection, SandboxErpCancellation
+from countermand.cancellations.models import CancellationRequest
+from countermand.integration.models import IntegrationConnection
+from countermand.orders.models import Order
+from countermand.sandbox_erp.models import SandboxErpCancellation
 
 SHIPPED_STATUSES = ("Shipped", "Invoiced")
 
@@ -45,9 +47,6 @@ def sandbox_behaviour() -> dict[str, Any] | None:
 
 def _refusal(order_number: str, shipped: set[str]) -> str:
     """Why the Sandbox ERP refuses to cancel this order ("" when it does not)."""
-    from countermand.cancellations.models import CancellationRequest
-    from countermand.orders.models import Order
-
     if order_number in shipped:
         return f"Order {order_number} has already shipped; it cannot be cancelled."
     order = (
@@ -114,43 +113,3 @@ def sandbox_order_cancel(request: HttpRequest, order_number: str) -> HttpRespons
     except IntegrityError:  # the same key arrived twice at once: the first one's answer stands
         return replay(SandboxErpCancellation.objects.get(idempotency_key=key[:100]))
     return JsonResponse(answer, status=status)
-
-
-@require_GET
-@never_cache
-def metrics(request: HttpRequest) -> HttpResponse:
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
-
-
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> HttpResponse:
-    """The process is alive and serving (no database access)."""
-    return JsonResponse({"status": "ok"})
-
-
-_migrated = False
-
-
-@require_GET
-@never_cache
-def readyz(request: HttpRequest) -> HttpResponse:
-    """Ready for traffic: the database answers and every migration is applied."""
-    global _migrated
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        if not _migrated:
-            from django.db.migrations.executor import MigrationExecutor
-
-            executor = MigrationExecutor(connection)
-            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-            if pending:
-                names = [f"{m.app_label}.{m.name}" for m, _ in pending]
-                return JsonResponse({"status": "migrations pending", "pending": names}, status=503)
-            _migrated = True
-    except DatabaseError as exc:
-        return JsonResponse({"status": "database unavailable", "error": str(exc)[:300]}, status=503)
-    return JsonResponse({"status": "ready"})

@@ -1,0 +1,117 @@
+"""The outcome port: what a job means outside the job table, told by the app that queued it.
+
+The engine runs jobs and knows nothing of cancellations, customers or any other domain. A job that a
+domain must hear about names its handler (`IntegrationJob.handler`, set by `job_enqueue(handler=...)`);
+the domain app registers a `JobHandler` under that name in its `AppConfig.ready()`:
+
+    from countermand.integration.handlers import handler_register
+    handler_register("OrderCancel", OrderCancelHandler())
+
+The engine then calls it at four points:
+
+| hook                  | when                                                 | transaction                     |
+|-----------------------|------------------------------------------------------|---------------------------------|
+| `started(job)`        | an attempt starts, before the first processor        | its own; returns context data   |
+| `finished(finished)`  | the job reached a final status (`JobOutcome`)        | the fenced finish's own         |
+| `retried(job, ...)`   | an administrator retries a Failure/Cancelled job     | the retry's                     |
+| `purge_keeps()`       | the purge picks finished jobs to delete              | the purge's                     |
+
+`finished` runs in the transaction that records the job's final status, so the job and the domain
+never disagree; it must not call out (mail, HTTP) except through `transaction.on_commit`. A job whose
+handler is not registered (an app removed) runs as a plain job: the engine logs that nobody heard it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.db.models import QuerySet
+
+from countermand.integration.joblog import LogLine
+
+if TYPE_CHECKING:
+    from countermand.integration.models import IntegrationJob
+
+
+class JobOutcome(StrEnum):
+    """How a job ended, as its handler hears it."""
+
+    SUCCEEDED = "succeeded"  # the processors ran to the end (Success or SuccessWithWarnings)
+    REJECTED = "rejected"  # the ERP understood and said no (ErpRejected): a delivered answer, not retried
+    FAILED = "failed"  # retries exhausted or a final error: Failure
+    CANCELLED = "cancelled"  # an administrator cancelled it: Cancelled
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job as a handler sees it: identity, the attempt in question, and what ties it to the domain."""
+
+    job_id: int
+    attempt: int
+    handler: str
+    order_id: int | None
+    idempotency_key: str
+
+    @classmethod
+    def of(cls, job: IntegrationJob, *, attempt: int | None = None) -> JobRef:
+        return cls(
+            job_id=job.pk,
+            attempt=job.attempt if attempt is None else attempt,
+            handler=job.handler,
+            order_id=job.order_id,
+            idempotency_key=job.idempotency_key,
+        )
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """A job's final outcome. `result` is the job row's result (see `plugin.ProcessorResult.from_json`)."""
+
+    job: JobRef
+    outcome: JobOutcome
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+class JobHandler(Protocol):
+    """What a domain app implements to hear about the jobs it queued under its handler name."""
+
+    def started(self, job: JobRef) -> dict[str, Any]:
+        """An attempt starts. Returns data the processors find in `context.data` (may be empty)."""
+        ...
+
+    def finished(self, finished: JobFinished) -> list[LogLine]:
+        """The job reached a final status; apply it to the domain. Returns lines for the job's log."""
+        ...
+
+    def retried(self, job: JobRef, *, actor_id: int | None) -> int | None:
+        """An administrator retries the finished job. Return the id of a job the handler queued itself
+        (e.g. through its own service), or None to let the engine queue a copy. Raise a DomainError to
+        refuse the retry."""
+        ...
+
+    def purge_keeps(self) -> QuerySet[Any] | None:
+        """Ids of finished jobs the purge must keep (a queryset of job ids), or None."""
+        ...
+
+
+_handlers: dict[str, JobHandler] = {}
+
+
+def handler_register(name: str, handler: JobHandler) -> None:
+    """Register `handler` for jobs queued with `handler=name`. Registering a name twice replaces it."""
+    if not name:
+        raise ValueError("A job handler needs a name.")
+    _handlers[name] = handler
+
+
+def handler_get(name: str) -> JobHandler | None:
+    """The handler registered under `name` (None for "" or an unknown name)."""
+    return _handlers.get(name) if name else None
+
+
+def handlers_all() -> dict[str, JobHandler]:
+    return dict(_handlers)
