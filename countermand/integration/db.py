@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 from collections.abc import Iterator
 
@@ -28,3 +29,21 @@ def write_transaction() -> Iterator[None]:
         return
     with _sqlite_writer, transaction.atomic():
         yield
+
+
+def db_now() -> datetime.datetime:
+    """The database's clock, as an aware UTC datetime: one query.
+
+    Leases are stamped and compared with it, so workers whose host clocks disagree still agree on
+    whether a lease has expired and whether a job is due. On PostgreSQL it is the server's clock
+    (`statement_timestamp()`). On SQLite the database runs inside each process, so it is that host's
+    clock (`strftime('%f')`, milliseconds) — one host, one clock.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT statement_timestamp()")
+            (value,) = cursor.fetchone()
+            return value.astimezone(datetime.UTC)
+        cursor.execute("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+        (text,) = cursor.fetchone()
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
