@@ -29,7 +29,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from django.db import close_old_connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -299,7 +298,7 @@ class Worker:
                     task.due = now + task.every
                     self._safely(task.action)
             self.hard_stop.wait(tick)
-        close_old_connections()
+        db_connection.close()  # this thread's own connection
 
     def _safely(self, action: Callable[[], object]) -> None:
         try:
