@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.processors.registry import NONE, definition_processor_problems, registry
+from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 from countermand.orders.models import OrderStatusMapping
 from countermand.settings.selectors import settings_snapshot
 from countermand.websites.models import Website
@@ -226,6 +227,21 @@ def setup_check() -> list[CheckItem]:
             _link("integration_jobdefinition_changelist"),
         )
     )
+
+    waiting = jobs_waiting_on_inactive_connections()
+    if waiting:
+        items.append(
+            CheckItem(
+                "jobs-waiting-inactive-connection",
+                "No queued job waits on an inactive connection",
+                WARNING,
+                "Queued jobs that no worker runs while their connection is not active: "
+                + ", ".join(f"{count} on {name}" for name, count in waiting.items())
+                + ".",
+                "Administration › Jobs › Connections: activate the connection (or cancel its queued jobs).",
+                _link("integration_integrationconnection_changelist", is_active__exact="0"),
+            )
+        )
 
     return items
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 from collections.abc import Iterator
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 _sqlite_writer = threading.RLock()
 
@@ -28,3 +30,20 @@ def write_transaction() -> Iterator[None]:
         return
     with _sqlite_writer, transaction.atomic():
         yield
+
+
+def db_now() -> datetime.datetime:
+    """The database's clock, as an aware UTC datetime.
+
+    Leases and schedule times are stamped and compared with it, so workers whose host clocks disagree
+    still agree on whether a lease has expired and whether a job is due. On PostgreSQL it is the server's
+    clock (`statement_timestamp()`, one query). On SQLite the database runs inside each process on one
+    host, so the database's clock *is* this host's clock: no query, full microsecond precision (SQLite's
+    own `strftime('%f')` has milliseconds only, which would make a job queued this millisecond not due).
+    """
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        (value,) = cursor.fetchone()
+    return value.astimezone(datetime.UTC)

@@ -2,9 +2,9 @@
 
 Two sources, one `/metrics` page:
 - gauges read from the database at scrape time (`DatabaseCollector`): jobs by status, queue depth and
-  the age of the oldest due job, expired leases, circuit breakers — plus the gauges domain apps add with
-  `database_collector_register` (cancellations by state…). Any web process can answer them, however
-  many workers run.
+  the age of the oldest due job, expired leases, circuit breakers, jobs waiting on an inactive
+  connection — plus the gauges domain apps add with `database_collector_register` (cancellations by
+  state…). Any web process can answer them, however many workers run.
 - histograms and counters recorded where the work happens (the worker): job duration, ERP call latency,
   attempts — and the counters domain apps define (cancellation outcomes…). `countermand serve` runs
   its web server and worker with `PROMETHEUS_MULTIPROC_DIR` set, so the web server's `/metrics`
@@ -56,6 +56,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from countermand.integration.models import IntegrationConnection, IntegrationJob
+        from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 
         now = timezone.now()
         Status = IntegrationJob.Status
@@ -92,6 +93,15 @@ class DatabaseCollector(Collector):
         for name, state in IntegrationConnection.objects.values_list("name", "breaker_state"):
             breaker.add_metric([name], 0 if state == IntegrationConnection.BreakerState.CLOSED else 1)
         yield breaker
+
+        waiting = GaugeMetricFamily(
+            "countermand_jobs_waiting_inactive_connection",
+            "Queued jobs of an inactive connection: no worker runs them until the connection is active.",
+            labels=["connection"],
+        )
+        for name, count in jobs_waiting_on_inactive_connections().items():
+            waiting.add_metric([name], count)
+        yield waiting
 
 
 def metrics_exposition() -> bytes:

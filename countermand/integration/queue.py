@@ -28,17 +28,19 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from countermand.integration import outcomes
-from countermand.integration.db import write_transaction
+from countermand.integration.db import db_now, write_transaction
 from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
@@ -141,22 +143,27 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
 
     `connection_limit` caps the jobs that call an ERP among them (a worker claims those only for idle
     threads, since a claimed job counts against its connection's limit until it finishes).
+
+    Times come from the database's clock (`db_now`), so a worker whose host clock is off neither
+    claims jobs early nor stamps leases that other workers read as expired.
     """
     if limit <= 0:
         return []
     erp_room = limit if connection_limit is None else min(limit, connection_limit)
-    now = timezone.now()
-    due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
-    if not due.exists():
+    if not IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=Now()).exists():
         return []
     picked: list[tuple[int, bool]] = []
     with write_transaction():
+        now = db_now()
+        due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
         if erp_room > 0 and due.filter(connection__isnull=False).exists():
-            # Lock the connections: claimers of the same ERP take turns, so the InProcess count they
-            # read is exact and max_concurrent_jobs holds across all workers.
+            # Lock the connections that have due jobs, in id order (no deadlock between claimers):
+            # claimers of the same ERP take turns, so the InProcess count they read is exact and
+            # max_concurrent_jobs holds across all workers. Connections with nothing due stay unlocked.
             connections = list(
                 IntegrationConnection.objects.select_for_update()
                 .filter(is_active=True)
+                .filter(Exists(due.filter(connection_id=OuterRef("pk"))))
                 .order_by("id")
                 .only("id", "max_concurrent_jobs", "breaker_state", "breaker_open_until")
             )
@@ -246,7 +253,7 @@ def leases_renew(*, worker_id: str, held: dict[int, int], lease_seconds: float) 
     """
     if not held:
         return LeaseReport(set(), set())
-    expires = timezone.now() + datetime.timedelta(seconds=lease_seconds)
+    expires = db_now() + datetime.timedelta(seconds=lease_seconds)
     with write_transaction():
         IntegrationJob.objects.filter(pk__in=list(held), status=Status.IN_PROCESS, lease_owner=worker_id).update(
             lease_expires_at=expires
@@ -393,7 +400,7 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
     outcome and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
     lease to have expired, so a heartbeat that just renewed it wins.
     """
-    now = timezone.now()
+    now = db_now()
     lines = list(outcome.lines)
 
     def say(level: str, message: str) -> None:
@@ -478,8 +485,9 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
 
 
 def leases_reap(*, limit: int = 100) -> list[Finish]:
-    """Re-queue (or fail, when its attempts are used up) every job whose worker stopped renewing its lease."""
-    now = timezone.now()
+    """Re-queue (or fail, when its attempts are used up) every job whose worker stopped renewing its lease
+    (by the database's clock, the one the leases were stamped with)."""
+    now = db_now()
     expired = list(
         IntegrationJob.objects.filter(status=Status.IN_PROCESS, lease_expires_at__lt=now)
         .order_by("lease_expires_at")
@@ -502,8 +510,17 @@ def leases_reap(*, limit: int = 100) -> list[Finish]:
     return finished
 
 
-def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 20) -> int:
+PURGE_BATCH = 100  # jobs deleted per transaction: each one holds its locks for a moment only
+PURGE_MAX_BATCHES = 50  # transactions per call (a maintenance tick); the rest waits for the next tick
+PURGE_PAUSE_SECONDS = 0.01  # between batches: a waiting writer (the heartbeat, a claim) takes its turn
+
+
+def jobs_purge(*, older_than_days: float, batch: int = PURGE_BATCH, max_batches: int = PURGE_MAX_BATCHES) -> int:
     """Delete finished jobs older than `older_than_days` (their parameters and logs go with them).
+
+    Works in small batches, each its own short transaction, and stops after `max_batches` of them,
+    so a large backlog never holds locks for long: other writers (and, on SQLite, the one write lock)
+    get their turn between batches, and what is left goes at the next call.
 
     A job that a handler still needs (`JobHandler.purge_keeps`, e.g. one an open cancellation points at)
     is kept until the handler lets it go. Returns the number of jobs deleted.
@@ -515,7 +532,9 @@ def jobs_purge(*, older_than_days: float, batch: int = 500, max_batches: int = 2
         if kept is not None:
             candidates = candidates.exclude(pk__in=kept)
     deleted = 0
-    for _ in range(max_batches):
+    for number in range(max_batches):
+        if number:
+            time.sleep(PURGE_PAUSE_SECONDS)
         with write_transaction():
             ids = list(
                 candidates.order_by("finished_at")

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
-from countermand.integration.db import NOTIFY_CHANNEL
+from countermand.integration.db import NOTIFY_CHANNEL, db_now
 from countermand.integration.handlers import JobOutcome, JobRef, handler_get
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
@@ -118,7 +118,7 @@ def job_enqueue(
                 definition=definition,
                 connection_id=definition.connection_id,
                 order=order,
-                schedule_at=schedule_at or timezone.now(),
+                schedule_at=schedule_at or db_now(),  # the clock claims compare with
                 max_attempts=definition.max_retries + 1,
                 dedupe_key=dedupe_key,
                 idempotency_key=idempotency_key or f"job-{uuid.uuid4()}",

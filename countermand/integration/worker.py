@@ -4,9 +4,10 @@ calls in flight.
 Threads:
 - the main thread claims jobs (a batch of up to the free slots) and hands them to the pool; it sleeps
   until a job finishes, a PostgreSQL NOTIFY arrives, the next job is due, or the poll interval passes;
-- a maintenance thread renews the leases of running jobs (heartbeat), passes on cancel requests,
-  abandons attempts that overran their job's timeout, re-queues jobs whose worker died (reaper),
-  queues recurring jobs, and deletes finished jobs past the retention period;
+- a heartbeat thread renews the leases of running jobs and passes on cancel requests; it does nothing
+  else, so a slow maintenance task can never let a live lease expire;
+- a maintenance thread abandons attempts that overran their job's timeout, re-queues jobs whose worker
+  died (reaper), queues recurring jobs, and deletes finished jobs past the retention period;
 - on PostgreSQL, a listener thread holds its own connection with `LISTEN countermand_jobs`.
 
 SIGTERM / SIGINT: stop claiming, let running attempts finish for up to `grace_seconds` (leases still
@@ -28,7 +29,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from django.db import close_old_connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -142,6 +142,7 @@ class Worker:
             " (burst)" if opts.burst else "",
         )
         self.executor = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="job")
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         maintenance = threading.Thread(target=self._maintenance_loop, name="maintenance", daemon=True)
         listener = None
         if db_connection.vendor == "postgresql" and not opts.burst:
@@ -150,12 +151,14 @@ class Worker:
         if opts.burst:
             self._safely(queue.leases_reap)
             self._safely(self.scheduler.tick)
+        heartbeat.start()
         maintenance.start()
         try:
             self._claim_loop()
         finally:
             self._drain()
             self.stopping.set()
+            heartbeat.join(timeout=5)
             maintenance.join(timeout=5)
             self.executor.shutdown(wait=False, cancel_futures=True)
         logger.info("worker %s stopped: %s attempts run", self.id, self.finished)
@@ -266,25 +269,36 @@ class Worker:
 
     # --- maintenance ------------------------------------------------------------------------------
 
+    def _running(self) -> bool:
+        """The background threads run until the worker stops and its last attempt is over (or a hard stop)."""
+        return not (self.stopping.is_set() and not self.in_flight) and not self.hard_stop.is_set()
+
+    def _heartbeat_loop(self) -> None:
+        """Renew the leases, on a thread (and database connection) of its own: nothing else waits here."""
+        self._periodic_loop([Periodic(self.options.heartbeat, self._heartbeat)])
+
     def _maintenance_loop(self) -> None:
         opts = self.options
         tasks = [
-            Periodic(opts.heartbeat, self._heartbeat),
             Periodic(min(opts.heartbeat, 1.0), self._watchdog),
             Periodic(max(0.5, opts.lease_seconds / 2), queue.leases_reap),
             Periodic(0.5, self.scheduler.tick),
             Periodic(opts.retention_every_seconds, lambda: queue.jobs_purge(older_than_days=opts.retention_days)),
         ]
         if opts.burst:
-            tasks = tasks[:2]  # a burst worker keeps its own leases alive and nothing else
-        while not (self.stopping.is_set() and not self.in_flight) and not self.hard_stop.is_set():
+            tasks = tasks[:1]  # a burst worker watches its own attempts and nothing else
+        self._periodic_loop(tasks)
+
+    def _periodic_loop(self, tasks: list[Periodic]) -> None:
+        tick = 0.05 if self.options.heartbeat < 1 else 0.2
+        while self._running():
             now = time.monotonic()
             for task in tasks:
                 if now >= task.due:
                     task.due = now + task.every
                     self._safely(task.action)
-            time.sleep(0.05 if opts.heartbeat < 1 else 0.2)
-        close_old_connections()
+            self.hard_stop.wait(tick)
+        db_connection.close()  # this thread's own connection
 
     def _safely(self, action: Callable[[], object]) -> None:
         try:
@@ -381,7 +395,7 @@ class Worker:
             self._release(flight)
         deadline = time.monotonic() + self.options.grace_seconds
         while self.in_flight and time.monotonic() < deadline and not self.hard_stop.is_set():
-            time.sleep(0.05)
+            self.hard_stop.wait(0.05)
         with self.lock:
             left = [f for f in self.in_flight.values() if not f.abandoned]
         for flight in left:

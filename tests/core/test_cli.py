@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from countermand.core.demo import demo_load
-from countermand.integration.models import JobDefinition
+from countermand.integration.models import IntegrationConnection, JobDefinition
+from countermand.integration.services import job_run
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.settings.services import setting_set
 
@@ -122,3 +123,15 @@ def test_the_countermand_command_prints_usage_and_refuses_unknown_commands():
     assert ok.returncode == 0 and "serve" in ok.stdout and "explain" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "countermand", "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown command 'frobnicate'" in bad.stderr
+
+
+def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
+    demo_load()
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    job_run(definition_id=definition.pk, parameters={"OrderNumber": "X-1"}, actor_id=None)
+    code, output = run("setup_check")
+    assert code == 0 and "inactive connection" not in output
+    IntegrationConnection.objects.filter(pk=definition.connection_id).update(is_active=False)
+    _, output = run("setup_check")
+    assert "[WARNING] No queued job waits on an inactive connection" in output
+    assert f"1 on {definition.connection.name}" in output

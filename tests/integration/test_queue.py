@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime
 import random
 import threading
+import time
 
 import pytest
 from django.db import connection as db_connection
+from django.db import transaction
 from django.utils import timezone
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration import queue
+from countermand.integration.db import db_now
 from countermand.integration.joblog import LogLine
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.services import DuplicateJob, job_enqueue, job_run
@@ -289,3 +292,69 @@ def test_log_lines_of_two_writers_of_one_job_get_distinct_sequences(noop):
     job_log_write(job_id=job.pk, lines=[LogLine("Info", "a", "x", 1), LogLine("Info", "b", "x", 1)])
     job_log_write(job_id=job.pk, lines=[LogLine("Info", "c", "y", 2)])
     assert list(job.logs.values_list("sequence", "message")) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_db_now_is_the_database_clock_as_an_aware_utc_datetime():
+    before = timezone.now()
+    now = db_now()
+    assert now.tzinfo == datetime.UTC
+    assert before - datetime.timedelta(seconds=5) < now < timezone.now() + datetime.timedelta(seconds=5)
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp()")
+            (server,) = cursor.fetchone()
+        assert now <= server < now + datetime.timedelta(seconds=5)
+
+
+def test_a_job_queued_this_very_moment_is_due_to_the_next_claim(noop):
+    """Queue time and claim time come from the same clock at full precision: no job waits a tick."""
+    for _ in range(20):
+        job = enqueue(noop)[0]
+        (claim,) = queue.claim_jobs(worker_id="w1", limit=1, lease_seconds=30)
+        assert claim.job_id == job.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_locks_only_the_connections_that_have_due_jobs(erp_noop):
+    """While another transaction holds the row of a connection that has nothing due, a claim of another
+    connection's jobs does not wait for it. (SQLite has no row locks — a claim takes the database's write
+    lock — so there it shows only that the claim takes the due connection's jobs.)"""
+    idle = ConnectionFactory(name="Idle ERP")
+    enqueue(erp_noop, 2)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_idle_connection() -> None:
+        try:
+            if db_connection.vendor == "postgresql":
+                with transaction.atomic():
+                    IntegrationConnection.objects.select_for_update().get(pk=idle.pk)
+                    held.set()
+                    release.wait(10)
+            else:
+                held.set()
+        finally:
+            db_connection.close()
+
+    holder = threading.Thread(target=hold_idle_connection)
+    holder.start()
+    try:
+        assert held.wait(10)
+        started = time.monotonic()
+        claims = queue.claim_jobs(worker_id="w1", limit=5, lease_seconds=30)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert {c.connection_id for c in claims} == {erp_noop.connection_id} and len(claims) == 2
+    assert waited < 5
+
+
+def test_the_purge_deletes_in_small_batches_and_at_most_its_bound_per_call(noop):
+    old = timezone.now() - datetime.timedelta(days=40)
+    jobs = [job_run(definition_id=noop.pk, parameters={}, actor_id=None) for _ in range(7)]
+    IntegrationJob.objects.filter(pk__in=[j.pk for j in jobs]).update(status=Status.SUCCESS, finished_at=old)
+    assert queue.jobs_purge(older_than_days=30, batch=2, max_batches=2) == 4  # the bound: the rest waits
+    assert IntegrationJob.objects.count() == 3
+    assert queue.jobs_purge(older_than_days=30, batch=2, max_batches=2) == 3
+    assert not IntegrationJob.objects.exists()
+    assert queue.PURGE_BATCH * queue.PURGE_MAX_BATCHES <= 10_000 and queue.PURGE_BATCH <= 100

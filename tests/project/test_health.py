@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from countermand.integration.models import IntegrationJob
+from countermand.integration.models import IntegrationConnection, IntegrationJob
 from countermand.integration.services import job_run
+from tests.factories import ConnectionFactory, JobDefinitionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +37,12 @@ def test_healthz_answers_without_the_database(client, django_assert_num_queries)
 def test_readyz_checks_the_database_and_migrations(client):
     response = client.get("/readyz")
     assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+def test_metrics_show_queued_jobs_waiting_on_an_inactive_connection(client):
+    definition = JobDefinitionFactory(name="Paused", connection=ConnectionFactory(name="Paused ERP"))
+    job_run(definition_id=definition.pk, parameters={"OrderNumber": "1"}, actor_id=None)
+    assert "countermand_jobs_waiting_inactive_connection{" not in client.get("/metrics").content.decode()
+    IntegrationConnection.objects.update(is_active=False)
+    text = client.get("/metrics").content.decode()
+    assert 'countermand_jobs_waiting_inactive_connection{connection="Paused ERP"} 1.0' in text

@@ -1,0 +1,81 @@
+"""The worker's threads, run in this process on the real database."""
+
+from __future__ import annotations
+
+import datetime
+import gc
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.models.signals import post_delete
+from django.utils import timezone
+
+from countermand.integration import queue
+from countermand.integration.db import db_now
+from countermand.integration.models import IntegrationJob, JobDefinition
+from countermand.integration.services import job_run
+from countermand.integration.worker import Worker, WorkerOptions
+
+Status = IntegrationJob.Status
+pytestmark = pytest.mark.django_db(transaction=True)
+LEASE = 2.0
+
+
+def test_a_slow_purge_does_not_starve_the_heartbeat_so_a_running_job_keeps_its_lease(request):
+    definition = JobDefinition.objects.create(name="Sleep", integration_processor="NoOp")
+    definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
+    old = timezone.now() - datetime.timedelta(days=40)
+    IntegrationJob.objects.bulk_create(
+        IntegrationJob(
+            definition=definition,
+            status=Status.SUCCESS,
+            schedule_at=old,
+            finished_at=old,
+            idempotency_key=f"old-{uuid.uuid4()}",
+        )
+        for _ in range(600)
+    )
+
+    # Each deleted job costs 5 ms (Django's post_delete hook, called inside the purge's transaction):
+    # the 600 old jobs take the purge over 3 s, longer than a lease; one batch of 100 about half a second.
+    def slow_delete(**_kwargs: object) -> None:
+        time.sleep(0.005)
+
+    post_delete.connect(slow_delete, sender=IntegrationJob, weak=False)
+    request.addfinalizer(lambda: post_delete.disconnect(slow_delete, sender=IntegrationJob))
+    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "5"}, actor_id=None)
+    worker = Worker(
+        WorkerOptions(
+            concurrency=1, lease_seconds=LEASE, heartbeat_seconds=0.4, poll_seconds=0.1, worker_id="slow-purge"
+        )
+    )
+    thread = threading.Thread(target=lambda: (worker.run(), connection.close()))
+    thread.start()
+    try:
+        purge_outlasted_a_lease = False
+        while True:
+            row = IntegrationJob.objects.filter(pk=job.pk).values("status", "started_at", "lease_expires_at").get()
+            if row["status"] != Status.IN_PROCESS:
+                if row["status"] == Status.QUEUED and row["started_at"] is None:
+                    time.sleep(0.05)  # not claimed yet
+                    continue
+                break
+            now = db_now()
+            assert row["lease_expires_at"] > now, "the running job's lease expired while the purge ran"
+            assert queue.leases_reap() == []  # a reaper elsewhere finds nothing to take
+            purging = IntegrationJob.objects.filter(finished_at__lt=timezone.now() - datetime.timedelta(days=30))
+            if (now - row["started_at"]).total_seconds() > LEASE + 0.5 and purging.exists():
+                purge_outlasted_a_lease = True
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+        gc.collect()  # the job thread's database connection goes with the thread
+    job.refresh_from_db()
+    assert job.status == Status.SUCCESS and job.attempt == 1
+    assert not job.logs.filter(message__contains="expired").exists()
+    assert purge_outlasted_a_lease, "the purge was not slow enough to prove anything"
+    assert not IntegrationJob.objects.filter(finished_at__lt=timezone.now() - datetime.timedelta(days=30)).exists()
