@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.urls import NoReverseMatch, reverse
 
 from countermand.integration.models import IntegrationConnection, JobDefinition
-from countermand.integration.processors.registry import NONE, definition_processor_problems, registry
+from countermand.integration.registry import NONE, definition_processor_problems, registry
 from countermand.orders.models import OrderStatusMapping
 from countermand.settings.selectors import settings_snapshot
 from countermand.websites.models import Website

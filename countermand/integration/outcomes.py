@@ -28,6 +28,7 @@ from django.db import transaction
 from countermand.core.errors import DomainError
 from countermand.integration.joblog import LogLine
 from countermand.integration.models import IntegrationJob, IntegrationJobLog, JobDefinition
+from countermand.integration.plugin import ProcessorResult
 
 if TYPE_CHECKING:
     from countermand.cancellations.models import CancellationRequest
@@ -67,18 +68,19 @@ def cancellation_outcome_apply(
     def line(level: str, message: str) -> LogLine:
         return LogLine(level, message, "OrderCancel", attempt)
 
+    reported = ProcessorResult.from_json(result)
     try:
         with transaction.atomic():
             if outcome == CONFIRMED:
                 cancellations.cancellation_confirm(
                     request_id=request.pk,
-                    erp_status=str(result.get("erpStatus") or ""),
-                    erp_reference=str(result.get("erpReference") or ""),
-                    erp_message=str(result.get("erpMessage") or ""),
+                    erp_status=reported.erp_status or "",
+                    erp_reference=reported.erp_reference or "",
+                    erp_message=reported.erp_message or "",
                 )
                 return [line(IntegrationJobLog.Level.INFO, f"Cancellation request {request.pk} confirmed.")]
             if outcome == DENIED:
-                cancellations.cancellation_deny(request_id=request.pk, erp_message=str(result.get("erpMessage") or ""))
+                cancellations.cancellation_deny(request_id=request.pk, erp_message=reported.erp_message or "")
                 return [
                     line(
                         IntegrationJobLog.Level.INFO,

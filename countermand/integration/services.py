@@ -24,7 +24,7 @@ from countermand.integration.models import (
     JobDefinitionParameter,
 )
 from countermand.integration.outcomes import FAILED, cancellation_outcome_apply, cancellation_request_for_job
-from countermand.integration.processors.registry import connection_type_get, definition_processor_problems
+from countermand.integration.registry import connection_type_get, definition_processor_problems
 
 
 class JobParameterError(ValidationFailed):
@@ -162,6 +162,8 @@ def job_definition_validate(definition: JobDefinition) -> None:
         integration_processor=definition.integration_processor,
         post_processor=definition.post_processor,
         connection_type=definition.connection.type_name if definition.connection_id and definition.connection else None,
+        # Parameters are saved after their definition: a new one's are checked by its next save.
+        parameters={p.name: p.value_type for p in definition.parameters.all()} if definition.pk else None,
     )
     if definition.recurring_cron:
         from croniter import croniter

@@ -1,65 +1,50 @@
-"""Where processors and connection types come from: the built-ins plus installed plugins.
-
-Plugins register through the ``countermand.processors`` entry-point group. An entry point names either
-a Processor subclass, a ConnectionType instance, or a module-level list of either.
+"""Where processors and connection types come from: the packages registered in the
+``countermand.processors`` entry-point group — the built-in connectors (`countermand.connectors`), the
+orders app's refresh, and third-party plugins alike. An entry point names a Processor subclass, a
+ConnectionType instance, or a module-level list of either (see `countermand.integration.plugin`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from countermand.core.errors import ValidationFailed
-from countermand.integration.processors.base import KINDS, Processor
+from countermand.integration.plugin import (
+    ENTRY_POINT_GROUP,
+    ConnectionType,
+    ParameterType,
+    Processor,
+    ProcessorKind,
+)
 
 logger = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "countermand.processors"
 NONE = "None"
-
-
-@dataclass(frozen=True)
-class ConnectionType:
-    """A kind of connection (WebService, Tryton, …): what its options mean and how to check them."""
-
-    name: str
-    description: str
-    options_help: dict[str, str] = field(default_factory=dict)
-    validate_options: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    # Admin Console *Test connection*: given the IntegrationConnection, return a short success message or
-    # raise with the reason. None: the console makes a plain HTTP request to the connection's URL.
-    test: Callable[[Any], str] | None = None
-
-    def clean_options(self, options: Any) -> dict[str, Any]:
-        if not isinstance(options, dict):
-            raise ValidationFailed("Connection options must be a JSON object.", code="INVALID_CONNECTION_OPTIONS")
-        unknown = sorted(set(options) - set(self.options_help))
-        if unknown:
-            known = ", ".join(sorted(self.options_help)) or "none"
-            raise ValidationFailed(
-                f"Unknown option(s) {', '.join(unknown)} for a {self.name} connection; known options: {known}.",
-                code="INVALID_CONNECTION_OPTIONS",
-            )
-        return self.validate_options(options) if self.validate_options else options
 
 
 @dataclass
 class Registry:
+    """The installed processors and connection types by name, and what could not be loaded."""
+
     processors: dict[str, type[Processor]] = field(default_factory=dict)
     connection_types: dict[str, ConnectionType] = field(default_factory=dict)
     load_errors: list[str] = field(default_factory=list)
 
     def add(self, item: Any, source: str) -> None:
+        """Register a Processor subclass, a ConnectionType, or a list of them; what is neither (or is
+        badly declared) becomes a load error, reported by the system checks and `countermand check`."""
         if isinstance(item, list | tuple):
             for each in item:
                 self.add(each, source)
         elif isinstance(item, type) and issubclass(item, Processor):
-            if item.kind not in KINDS:
-                self.load_errors.append(f"{source}: processor {item.__name__} has unknown kind {item.kind!r}")
+            problem = _declaration_problem(item)
+            if problem:
+                self.load_errors.append(f"{source}: processor {item.__name__} {problem}")
             elif item.name in self.processors and self.processors[item.name] is not item:
                 self.load_errors.append(f"{source}: a processor named {item.name!r} is already registered")
             else:
@@ -70,17 +55,21 @@ class Registry:
             self.load_errors.append(f"{source}: {item!r} is neither a Processor subclass nor a ConnectionType")
 
 
-def _builtins() -> list[Any]:
-    from countermand.integration.processors.builtin import BUILTINS
-
-    return list(BUILTINS)
+def _declaration_problem(processor: type[Processor]) -> str:
+    if not isinstance(getattr(processor, "name", None), str) or not processor.name:
+        return "has no name"
+    if processor.kind not in set(ProcessorKind):
+        return f"has unknown kind {processor.kind!r}"
+    for spec in processor.parameters:
+        if spec.type not in set(ParameterType):
+            return f"declares parameter {spec.name!r} of unknown type {spec.type!r}"
+    return ""
 
 
 @functools.cache
 def registry() -> Registry:
-    """The registry, built once per process from the built-ins and the installed entry points."""
+    """The registry, built once per process from the installed entry points."""
     reg = Registry()
-    reg.add(_builtins(), "built-in")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             reg.add(ep.load(), f"entry point {ep.name} ({ep.value})")
@@ -115,14 +104,21 @@ def connection_type_get(name: str) -> ConnectionType:
 
 
 def definition_processor_problems(
-    *, preprocessor: str, integration_processor: str, post_processor: str, connection_type: str | None
+    *,
+    preprocessor: str,
+    integration_processor: str,
+    post_processor: str,
+    connection_type: str | None,
+    parameters: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Why a job definition's processors cannot run: unknown names, wrong kinds, wrong connection type."""
+    """Why a job definition's processors cannot run: unknown names, wrong kinds, wrong connection type,
+    and — given the definition's `parameters` (name → value type) — parameters a processor declares
+    (`Processor.parameters`) that are missing (when required) or of another type."""
     problems = []
     for field_name, value, kind in (
-        ("Preprocessor", preprocessor, "preprocessor"),
-        ("Integration processor", integration_processor, "integration"),
-        ("Post processor", post_processor, "postprocessor"),
+        ("Preprocessor", preprocessor, ProcessorKind.PREPROCESSOR),
+        ("Integration processor", integration_processor, ProcessorKind.INTEGRATION),
+        ("Post processor", post_processor, ProcessorKind.POSTPROCESSOR),
     ):
         if not value or value == NONE:
             continue
@@ -138,4 +134,19 @@ def definition_processor_problems(
                 f"{field_name} {value!r} needs a connection of type {' or '.join(proc.connection_types)}"
                 + (f", not {connection_type}." if connection_type else "; the definition has no connection.")
             )
+        elif parameters is not None:
+            problems += parameter_problems(proc, parameters)
+    return problems
+
+
+def parameter_problems(processor: type[Processor], parameters: Mapping[str, str]) -> list[str]:
+    """How a definition's parameters (name → value type) fall short of what `processor` declares."""
+    problems = []
+    for spec in processor.parameters:
+        declared = parameters.get(spec.name)
+        if declared is None:
+            if spec.required:
+                problems.append(f"{processor.name} needs a parameter {spec.name} of type {spec.type}.")
+        elif declared != spec.type:
+            problems.append(f"{processor.name} reads the parameter {spec.name} as {spec.type}, not {declared}.")
     return problems
