@@ -344,6 +344,8 @@ class Processor(abc.ABC):
     name: ClassVar[str]
     kind: ClassVar[ProcessorKind] = ProcessorKind.INTEGRATION
     connection_types: ClassVar[tuple[str, ...]] = ()  # empty: any connection, or none
+    # True: the definition's connection must be of a type with an order source (`context.order_source`).
+    needs_order_source: ClassVar[bool] = False
     parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
     description: ClassVar[str] = ""
 

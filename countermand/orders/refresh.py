@@ -1,6 +1,6 @@
 """`OrderHistoryRefresh`: brings the ERP's orders into our order history (job type Refresh, recurring).
 
-One run, for a `Tryton` or `WebService` connection:
+One run, for a connection whose type has an order source (`Tryton`, `WebService`, or a plugin's):
 
 1. **Import and update** — the ERP's orders of known customers changed since the previous successful run
    of the same job definition (all orders of the last `LookBackDays` on the first run, or with
@@ -98,7 +98,7 @@ class OrderHistoryRefresh(Processor):
     """Imports and updates orders from the ERP, applies its statuses, and records drift."""
 
     name = "OrderHistoryRefresh"
-    connection_types = ("Tryton", "WebService")
+    needs_order_source = True  # Tryton, WebService, or a plugin's connection type with an order source
     parameters = (
         ParameterSpec("Website", description="Name of the website imported orders belong to."),
         ParameterSpec("LookBackDays", ParameterType.NUMBER, description=f"Default {DEFAULT_LOOK_BACK_DAYS}."),
@@ -110,7 +110,9 @@ class OrderHistoryRefresh(Processor):
     def execute(self, context: ProcessorContext) -> ProcessorResult:
         connection = context.connection
         if connection is None:
-            raise ValidationFailed("OrderHistoryRefresh needs a Tryton or WebService connection on its job definition.")
+            raise ValidationFailed(
+                "OrderHistoryRefresh needs a connection on its job definition whose type reads orders from the ERP."
+            )
         params = context.parameters
         look_back = _number(params.get("LookBackDays"), "LookBackDays", DEFAULT_LOOK_BACK_DAYS)
         batch_size = _number(params.get("BatchSize"), "BatchSize", DEFAULT_BATCH_SIZE)
