@@ -207,12 +207,13 @@ def setup_check() -> list[CheckItem]:
         )
 
     broken = []
-    for d in JobDefinition.objects.select_related("connection").filter(is_active=True):
+    for d in JobDefinition.objects.select_related("connection").prefetch_related("parameters").filter(is_active=True):
         for problem in definition_processor_problems(
             preprocessor=d.preprocessor,
             integration_processor=d.integration_processor,
             post_processor=d.post_processor,
             connection_type=d.connection.type_name if d.connection else None,
+            parameters={p.name: p.value_type for p in d.parameters.all()},
         ):
             broken.append(f"{d.name}: {problem}")
     broken.extend(registry().load_errors)

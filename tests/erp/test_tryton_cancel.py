@@ -14,6 +14,7 @@ from countermand.connectors.tryton import (
 )
 from countermand.connectors.tryton_rpc import clear_session_cache
 from countermand.core.errors import ValidationFailed
+from countermand.integration.http import connection_info
 from countermand.integration.plugin import ErpRejected, TransientError
 from countermand.integration.testing import processor_context
 from tests.erp.conftest import Ran, TrytonShop
@@ -213,9 +214,9 @@ def test_the_worker_shared_http_client_with_basic_auth_still_uses_one_tryton_ses
 def test_test_connection_logs_in_and_counts_the_sales(tryton_shop):
     tryton_shop.server.create_sale("quotation")
     sales = tryton_shop.server.admin.call("model.sale.sale.search_count", [])
-    message = TRYTON.test(tryton_shop.connection)  # type: ignore[misc]
+    message = TRYTON.test(connection_info(tryton_shop.connection))  # type: ignore[misc]
     assert message.startswith(f"logged in to Tryton database {tryton_shop.server.database} as admin (user 1)")
     assert message.endswith(f"; {sales} sale(s) visible")
     tryton_shop.connection.set_password("wrong")
     with pytest.raises(RuntimeError, match="refused the log-on"):
-        TRYTON.test(tryton_shop.connection)  # type: ignore[misc]
+        TRYTON.test(connection_info(tryton_shop.connection))  # type: ignore[misc]
