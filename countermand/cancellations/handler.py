@@ -29,6 +29,7 @@ from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationR
 from countermand.core.errors import DomainError
 from countermand.integration.handlers import JobFinished, JobOutcome, JobRef
 from countermand.integration.joblog import LogLine
+from countermand.integration.plugin import ProcessorResult
 from countermand.orders.policies import ADMIN, SYSTEM, Actor
 
 HANDLER_NAME = ORDER_CANCEL_HANDLER
@@ -63,21 +64,19 @@ class OrderCancelHandler:
         def line(level: str, message: str) -> LogLine:
             return LogLine(level, message, HANDLER_NAME, finished.job.attempt)
 
-        result = finished.result
+        reported = ProcessorResult.from_json(finished.result)
         try:
             with transaction.atomic():
                 if finished.outcome == JobOutcome.SUCCEEDED:
                     services.cancellation_confirm(
                         request_id=request.pk,
-                        erp_status=str(result.get("erpStatus") or ""),
-                        erp_reference=str(result.get("erpReference") or ""),
-                        erp_message=str(result.get("erpMessage") or ""),
+                        erp_status=reported.erp_status or "",
+                        erp_reference=reported.erp_reference or "",
+                        erp_message=reported.erp_message or "",
                     )
                     said, counted = f"Cancellation request {request.pk} confirmed.", "confirmed"
                 elif finished.outcome == JobOutcome.REJECTED:
-                    denied = services.cancellation_deny(
-                        request_id=request.pk, erp_message=str(result.get("erpMessage") or "")
-                    )
+                    denied = services.cancellation_deny(request_id=request.pk, erp_message=reported.erp_message or "")
                     said = f"Cancellation request {request.pk} denied; the order is back to {denied.order.status}."
                     counted = "denied"
                 else:

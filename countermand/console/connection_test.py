@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from countermand.integration.http import connection_info
 from countermand.integration.models import IntegrationConnection
-from countermand.integration.processors.registry import registry
+from countermand.integration.registry import registry
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,10 @@ def connection_test(connection: IntegrationConnection) -> ConnectionTestResult:
     """Run the type's own test, or the plain HTTP probe; turn any failure into a message."""
     ctype = registry().connection_types.get(connection.type_name)
     try:
-        test = ctype.test if ctype is not None and ctype.test is not None else http_probe
-        message = test(connection)
+        if ctype is not None and ctype.test is not None:
+            message = ctype.test(connection_info(connection))
+        else:
+            message = http_probe(connection)
     except Exception as exc:  # whatever went wrong is the answer the administrator asked for
         return ConnectionTestResult(False, str(exc) or type(exc).__name__)
     return ConnectionTestResult(True, message)

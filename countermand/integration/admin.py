@@ -30,8 +30,8 @@ from countermand.integration.models import (
     JobDefinition,
     JobDefinitionParameter,
 )
-from countermand.integration.processors.base import INTEGRATION_PROCESSOR, POST_PROCESSOR, PREPROCESSOR
-from countermand.integration.processors.registry import NONE, processor_choices, registry
+from countermand.integration.plugin import ProcessorKind
+from countermand.integration.registry import NONE, processor_choices, registry
 from countermand.integration.services import connection_validate, job_cancel, job_retry, job_run
 
 RUN_PERMISSION = "integration.add_integrationjob"
@@ -224,9 +224,9 @@ class JobDefinitionForm(forms.ModelForm):
     """Processors are chosen from the processor registry; the model's clean() runs job_definition_validate,
     so a processor that is not installed (or does not fit the connection) cannot be saved."""
 
-    preprocessor = _processor_field(PREPROCESSOR, "Preprocessor")
-    integration_processor = _processor_field(INTEGRATION_PROCESSOR, "Integration Processor")
-    post_processor = _processor_field(POST_PROCESSOR, "Post Processor")
+    preprocessor = _processor_field(ProcessorKind.PREPROCESSOR, "Preprocessor")
+    integration_processor = _processor_field(ProcessorKind.INTEGRATION, "Integration Processor")
+    post_processor = _processor_field(ProcessorKind.POSTPROCESSOR, "Post Processor")
 
     class Meta:
         model = JobDefinition
@@ -254,9 +254,9 @@ class JobDefinitionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         processors = registry().processors
         for field_name, kind in (
-            ("preprocessor", PREPROCESSOR),
-            ("integration_processor", INTEGRATION_PROCESSOR),
-            ("post_processor", POST_PROCESSOR),
+            ("preprocessor", ProcessorKind.PREPROCESSOR),
+            ("integration_processor", ProcessorKind.INTEGRATION),
+            ("post_processor", ProcessorKind.POSTPROCESSOR),
         ):
             if field_name not in self.fields:
                 continue

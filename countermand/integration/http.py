@@ -10,7 +10,7 @@ import httpx
 
 from countermand.integration.metrics import ERP_LATENCY
 from countermand.integration.models import IntegrationConnection
-from countermand.integration.processors.base import ConnectionInfo
+from countermand.integration.plugin import ConnectionInfo
 
 
 class TimedTransport(httpx.BaseTransport):
@@ -76,5 +76,4 @@ def connection_info(connection: IntegrationConnection) -> ConnectionInfo:
         timeout_seconds=float(connection.timeout_seconds or 30),
         options=dict(connection.options or {}),
         http=http_client(connection, password),
-        model=connection,
     )

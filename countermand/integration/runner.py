@@ -30,21 +30,22 @@ from countermand.integration.http import connection_info
 from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
 from countermand.integration.metrics import JOB_ATTEMPTS, JOB_DURATION
 from countermand.integration.models import IntegrationJob
-from countermand.integration.processors.base import (
-    INTEGRATION_PROCESSOR,
-    POST_PROCESSOR,
-    PREPROCESSOR,
+from countermand.integration.plugin import (
     ErpRejected,
+    JobView,
+    OrderView,
     ProcessorContext,
+    ProcessorKind,
+    ProcessorResult,
     TransientError,
 )
-from countermand.integration.processors.registry import NONE, registry
+from countermand.integration.registry import NONE, registry
 from countermand.integration.services import parameter_value_parse
 
 STEPS = (
-    (PREPROCESSOR, "preprocessor", "Preprocessor"),
-    (INTEGRATION_PROCESSOR, "integration_processor", "Integration processor"),
-    (POST_PROCESSOR, "post_processor", "Post processor"),
+    (ProcessorKind.PREPROCESSOR, "preprocessor", "Preprocessor"),
+    (ProcessorKind.INTEGRATION, "integration_processor", "Integration processor"),
+    (ProcessorKind.POSTPROCESSOR, "post_processor", "Post processor"),
 )
 
 
@@ -67,6 +68,27 @@ def typed_parameters(job: IntegrationJob) -> dict[str, Any]:
         spec = param.definition_parameter
         values[param.name] = param.value if spec is None else parameter_value_parse(spec, param.value)
     return values
+
+
+def job_view(job: IntegrationJob, *, attempt: int) -> JobView:
+    """The read-only view of the job that processors get."""
+    return JobView(
+        id=job.pk,
+        definition_id=job.definition_id,
+        definition_name=job.definition.name,
+        idempotency_key=job.idempotency_key,
+        attempt=attempt,
+        max_attempts=job.max_attempts,
+    )
+
+
+def order_view(job: IntegrationJob) -> OrderView | None:
+    """The read-only view of the job's order that processors get, or None."""
+    if not job.order_id:
+        return None
+    orders = IntegrationJob._meta.get_field("order").related_model._default_manager
+    order = orders.select_related("customer", "website").prefetch_related("lines").get(pk=job.order_id)
+    return OrderView.from_order(order)
 
 
 def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl | None = None) -> queue.AttemptOutcome:
@@ -107,16 +129,15 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
         except DomainError as exc:
             log.warn(f"The {job.handler} handler could not note the start: {exc.message}")
     context = ProcessorContext(
-        job=job,
+        job=job_view(job, attempt=claim.attempt),
         parameters=parameters,
         logger=log,
-        idempotency_key=job.idempotency_key,
-        attempt=claim.attempt,
         deadline=deadline,
         connection=connection_info(connection_model) if connection_model is not None else None,
-        order=job.order,
+        order=order_view(job),
         data=data,
     )
+    result = ProcessorResult()
     processors = registry().processors
     for kind, field_name, label in STEPS:
         name = getattr(definition, field_name) or NONE
@@ -138,14 +159,16 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
             log.flush()  # what led up to an ERP call is visible even if the call hangs or the worker dies
         started = time.perf_counter()
         try:
-            processor_class().execute(context)
+            returned = processor_class().execute(context)
+            if returned is not None and not isinstance(returned, ProcessorResult):
+                raise TypeError(f"execute() returned {type(returned).__name__}, not a ProcessorResult or None")
         except ErpRejected as exc:
             log.warn(f"The ERP refused: {exc.message}")
-            result = {**context.result, "erpMessage": exc.message, "erpRejected": True}
-            if exc.erp_reference:
-                result["erpReference"] = exc.erp_reference
+            refusal = ProcessorResult(
+                erp_message=exc.message, erp_rejected=True, erp_reference=exc.erp_reference or None
+            )
             log.module_name = "Countermand"
-            return ended(queue.REJECTED, exc.message, result)
+            return ended(queue.REJECTED, exc.message, result.merged(refusal).to_json())
         except TransientError as exc:
             log.warn(f"Transient failure: {exc}")
             log.module_name = "Countermand"
@@ -156,12 +179,13 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
             log.error(f"{label} {name} failed: {message}\n{traceback.format_exc(limit=20)}")
             log.module_name = "Countermand"
             return ended(queue.FAILED, message)
+        result = result.merged(returned)
         log.debug(f"{label} {name} took {time.perf_counter() - started:.3f} s.")
         if log.fatal_count:
             log.module_name = "Countermand"
             return ended(queue.FAILED, f"{label} {name} logged a Fatal error.")
     log.module_name = "Countermand"
-    return ended(queue.SUCCESS, result=dict(context.result))
+    return ended(queue.SUCCESS, result=result.to_json())
 
 
 def attempt_execute(

@@ -24,8 +24,8 @@ from countermand.integration.models import (
     JobDefinition,
     JobDefinitionParameter,
 )
-from countermand.integration.processors.registry import connection_type_get, definition_processor_problems
 from countermand.integration.queue import job_finished_tell
+from countermand.integration.registry import connection_type_get, definition_processor_problems
 
 
 class JobParameterError(ValidationFailed):
@@ -166,6 +166,8 @@ def job_definition_validate(definition: JobDefinition) -> None:
         integration_processor=definition.integration_processor,
         post_processor=definition.post_processor,
         connection_type=definition.connection.type_name if definition.connection_id and definition.connection else None,
+        # Parameters are saved after their definition: a new one's are checked by its next save.
+        parameters={p.name: p.value_type for p in definition.parameters.all()} if definition.pk else None,
     )
     if definition.recurring_cron:
         from croniter import croniter

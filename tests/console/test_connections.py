@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from countermand.integration.models import IntegrationConnection
-from countermand.integration.processors.registry import ConnectionType, registry
+from countermand.integration.plugin import ConnectionType
+from countermand.integration.registry import registry
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db

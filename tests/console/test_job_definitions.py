@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from countermand.integration.models import IntegrationJob, JobDefinition, JobDefinitionParameter
-from countermand.integration.processors.registry import processor_choices
+from countermand.integration.registry import processor_choices
 from tests.factories import ConnectionFactory, JobDefinitionFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,6 @@ in their own ``conftest.py``.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
+from countermand.connectors.tryton_rpc import clear_session_cache
 from countermand.customers.models import BuyerAccount, Customer
-from countermand.integration.http import connection_info
 from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
-from countermand.integration.processors.base import ProcessorContext
-from countermand.integration.services import connection_validate, job_enqueue
-from countermand.integration.tryton_rpc import clear_session_cache
+from countermand.integration.plugin import ProcessorContext, ProcessorResult
+from countermand.integration.services import connection_validate
+from countermand.integration.testing import ListLogger
 from countermand.orders.models import Order
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
@@ -188,52 +186,21 @@ def tryton_shop(db: None, tryton_server: TrytonServer) -> TrytonShop:
     )
 
 
-class JobLog:
-    """A JobLogger that keeps (level, message) pairs, for running a processor outside the worker."""
+@dataclass
+class Ran:
+    """A processor run outside the worker: its context (log, pipeline data) and what it returned."""
 
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
+    context: ProcessorContext
+    result: ProcessorResult
 
-    def debug(self, message: str) -> None:
-        self.lines.append(("Debug", message))
+    @property
+    def logger(self) -> ListLogger:
+        assert isinstance(self.context.logger, ListLogger)
+        return self.context.logger
 
-    def info(self, message: str) -> None:
-        self.lines.append(("Info", message))
-
-    def warn(self, message: str) -> None:
-        self.lines.append(("Warn", message))
-
-    def error(self, message: str) -> None:
-        self.lines.append(("Error", message))
-
-    def fatal(self, message: str) -> None:
-        self.lines.append(("Fatal", message))
-
-    def messages(self, level: str) -> list[str]:
-        return [message for lvl, message in self.lines if lvl == level]
-
-
-def processor_context(
-    definition: JobDefinition,
-    *,
-    order: Order | None = None,
-    parameters: dict[str, Any] | None = None,
-) -> ProcessorContext:
-    """The context the worker would give the definition's processor, for a job queued now.
-
-    The connection comes from the engine's `connection_info` (decrypted password, shared HTTP client)."""
-    job = job_enqueue(definition=definition, order=order, parameters=parameters or {})
-    assert definition.connection is not None
-    return ProcessorContext(
-        job=job,
-        parameters=dict(parameters or {}),
-        logger=JobLog(),
-        idempotency_key=f"test-{job.pk}",
-        attempt=1,
-        deadline=timezone.now() + datetime.timedelta(seconds=60),
-        connection=connection_info(definition.connection),
-        order=order,
-    )
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.context.data
 
 
 @pytest.fixture

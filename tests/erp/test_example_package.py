@@ -18,7 +18,8 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
 from countermand.core.errors import ValidationFailed
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
-from countermand.integration.processors.registry import ENTRY_POINT_GROUP, registry
+from countermand.integration.plugin import ENTRY_POINT_GROUP
+from countermand.integration.registry import registry
 from countermand.integration.services import connection_validate
 from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
 from tests.integration.conftest import drain
@@ -68,7 +69,7 @@ def test_an_ordercancel_job_runs_the_plugin_against_a_real_http_server(shop):
     assert (request.state, request.erp_reference) == (CancellationRequest.State.CONFIRMED, "CX-0001")
     assert IntegrationJob.objects.get(pk=request.job_id).status == IntegrationJob.Status.SUCCESS
     assert acme.orders["E42"] == "CANCELLED"
-    assert acme.requests[0]["headers"]["idempotency-key"] == request.idempotency_key
+    assert acme.requests[0].headers["idempotency-key"] == request.idempotency_key
 
 
 @pytest.mark.django_db

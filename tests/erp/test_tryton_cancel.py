@@ -7,15 +7,17 @@ import json
 import httpx
 import pytest
 
-from countermand.core.errors import ValidationFailed
-from countermand.integration.processors.base import ErpRejected, TransientError
-from countermand.integration.processors.builtin.tryton import (
+from countermand.connectors.tryton import (
     TRYTON,
     TrytonOrderCancel,
     TrytonSaleNotFound,
 )
-from countermand.integration.tryton_rpc import clear_session_cache
-from tests.erp.conftest import TrytonShop, processor_context
+from countermand.connectors.tryton_rpc import clear_session_cache
+from countermand.core.errors import ValidationFailed
+from countermand.integration.http import connection_info
+from countermand.integration.plugin import ErpRejected, TransientError
+from countermand.integration.testing import processor_context
+from tests.erp.conftest import Ran, TrytonShop
 from tests.erp.tryton_harness import TrytonServer, TrytonTemplate, running_server
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
@@ -39,18 +41,18 @@ def refusal(sale: dict) -> str:
     return f'You can not call "cancel" on "{sale["number"]} [{sale["reference"]}]" of "Sale".'
 
 
-def cancel(shop: TrytonShop, order=None, **parameters):
-    """Run the processor as the worker would; returns the context (result, log)."""
+def cancel(shop: TrytonShop, order=None, **parameters) -> Ran:
+    """Run the processor as the worker would; returns the context (log, data) and its result."""
     context = processor_context(shop.cancel_definition, order=order, parameters=parameters)
     methods: list[str] = []
     assert context.connection is not None and context.connection.http is not None
     context.connection.http.event_hooks["request"] = [lambda r: methods.append(json.loads(r.content)["method"])]
     context.data["methods"] = methods
     try:
-        TrytonOrderCancel().execute(context)
+        result = TrytonOrderCancel().execute(context)
     finally:
         context.connection.http.event_hooks["request"] = []
-    return context
+    return Ran(context, result)
 
 
 # -- options (no server) ------------------------------------------------------
@@ -90,9 +92,9 @@ def test_draft_and_quotation_sales_are_cancelled_in_tryton(tryton_shop):
         order = tryton_shop.order_for(sale)
         context = cancel(tryton_shop, order)
         assert server.sale_state(sale["id"]) == "cancelled"
-        assert context.result["erpStatus"] == ""  # the order takes the CancelledStatus setting
-        assert context.result["erpReference"] == (sale["number"] or sale["reference"])
-        assert context.result["erpMessage"].endswith("cancelled in Tryton.")
+        assert context.result.erp_status == ""  # the order takes the CancelledStatus setting
+        assert context.result.erp_reference == (sale["number"] or sale["reference"])
+        assert (context.result.erp_message or "").endswith("cancelled in Tryton.")
         assert context.data["methods"][-1] == "model.sale.sale.cancel"
 
 
@@ -100,7 +102,7 @@ def test_an_already_cancelled_sale_is_confirmed_without_asking_tryton_to_change_
     sale = tryton_shop.server.create_sale("cancelled")
     context = cancel(tryton_shop, tryton_shop.order_for(sale, status="quotation"))
     label = f"{sale['number']} [{sale['reference']}]"
-    assert context.result["erpMessage"] == f"Sale {label} was already cancelled in Tryton."
+    assert context.result.erp_message == f"Sale {label} was already cancelled in Tryton."
     # `draft` would bring a cancelled sale back to life: only the lookup went to Tryton.
     assert [m for m in context.data["methods"] if not m.startswith("common.")] == ["model.sale.sale.search_read"]
     assert tryton_shop.server.sale_state(sale["id"]) == "cancelled"
@@ -163,7 +165,7 @@ def test_an_order_without_erp_number_is_matched_by_reference_and_a_job_without_o
 def test_the_status_codes_option_renames_the_cancelled_status_reported_to_the_order(tryton_shop):
     tryton_shop.set_options(statusCodes={"cancelled": "CX"})
     sale = tryton_shop.server.create_sale("quotation")
-    assert cancel(tryton_shop, tryton_shop.order_for(sale)).result["erpStatus"] == "CX"
+    assert cancel(tryton_shop, tryton_shop.order_for(sale)).result.erp_status == "CX"
 
 
 def test_an_order_whose_sale_is_not_in_tryton_fails_with_a_log_line_that_says_where_it_looked(tryton_shop):
@@ -212,9 +214,9 @@ def test_the_worker_shared_http_client_with_basic_auth_still_uses_one_tryton_ses
 def test_test_connection_logs_in_and_counts_the_sales(tryton_shop):
     tryton_shop.server.create_sale("quotation")
     sales = tryton_shop.server.admin.call("model.sale.sale.search_count", [])
-    message = TRYTON.test(tryton_shop.connection)  # type: ignore[misc]
+    message = TRYTON.test(connection_info(tryton_shop.connection))  # type: ignore[misc]
     assert message.startswith(f"logged in to Tryton database {tryton_shop.server.database} as admin (user 1)")
     assert message.endswith(f"; {sales} sale(s) visible")
     tryton_shop.connection.set_password("wrong")
     with pytest.raises(RuntimeError, match="refused the log-on"):
-        TRYTON.test(tryton_shop.connection)  # type: ignore[misc]
+        TRYTON.test(connection_info(tryton_shop.connection))  # type: ignore[misc]

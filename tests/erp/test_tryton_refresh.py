@@ -11,13 +11,14 @@ from django.utils import timezone
 from countermand.cancellations.services import order_cancel_request
 from countermand.core.errors import ValidationFailed
 from countermand.integration.models import IntegrationJob
-from countermand.integration.processors.base import ProcessorContext, TransientError
-from countermand.integration.processors.builtin.order_history_refresh import OrderHistoryRefresh
+from countermand.integration.plugin import TransientError
 from countermand.integration.services import job_enqueue
+from countermand.integration.testing import ListLogger, processor_context
 from countermand.orders.models import Order, OrderDrift, OrderEvent
 from countermand.orders.policies import MAPPING_DISALLOWS, STATUS_NOT_CANCELLABLE, cancellation_blockers
+from countermand.orders.refresh import OrderHistoryRefresh
 from countermand.orders.selectors import cancellation_rules
-from tests.erp.conftest import JobLog, TrytonShop, processor_context
+from tests.erp.conftest import Ran, TrytonShop
 from tests.factories import WebsiteFactory
 from tests.integration.conftest import drain
 
@@ -25,11 +26,10 @@ pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
 Status = IntegrationJob.Status
 
 
-def refresh(shop: TrytonShop, **parameters) -> ProcessorContext:
-    """Run OrderHistoryRefresh in this process (as the worker would) and return its context."""
+def refresh(shop: TrytonShop, **parameters) -> Ran:
+    """Run OrderHistoryRefresh in this process (as the worker would); returns its context and result."""
     context = processor_context(shop.refresh_definition, parameters=parameters)
-    OrderHistoryRefresh().execute(context)
-    return context
+    return Ran(context, OrderHistoryRefresh().execute(context))
 
 
 def refresh_job(shop: TrytonShop) -> IntegrationJob:
@@ -40,9 +40,8 @@ def refresh_job(shop: TrytonShop) -> IntegrationJob:
     return job
 
 
-def log_of(context: ProcessorContext) -> JobLog:
-    assert isinstance(context.logger, JobLog)
-    return context.logger
+def log_of(ran: Ran) -> ListLogger:
+    return ran.logger
 
 
 def test_refresh_brings_the_sales_of_known_customers_in_as_orders_with_their_lines(tryton_shop):
@@ -146,11 +145,11 @@ def test_drift_is_recorded_both_ways_and_an_open_cancellation_keeps_its_status(t
     assert len(warnings) == 2
     assert f"is cancelled here (Cancelled) but {here['number']} is quotation in Tryton" in warnings[0]
     assert f"{there['number']} was cancelled in Tryton http://127.0.0.1:" in warnings[1]
-    assert context.result["held_by_cancellation"] == 1 and context.result["new_drift"] == 2
+    assert context.result.data["held_by_cancellation"] == 1 and context.result.data["new_drift"] == 2
     assert cancelled_here.events.filter(type=OrderEvent.Type.DRIFT_DETECTED).count() == 1
 
     again = refresh(tryton_shop, FullRefresh=True)
-    assert again.result["new_drift"] == 0 and log_of(again).messages("Warn") == []
+    assert again.result.data["new_drift"] == 0 and log_of(again).messages("Warn") == []
     assert OrderDrift.objects.count() == 2
 
 
@@ -171,8 +170,8 @@ def test_the_status_sweep_updates_open_orders_the_changed_sales_query_did_not_re
     context = refresh(tryton_shop)
 
     assert Order.objects.get(web_order_number=quotation["reference"]).status == "processing"
-    assert context.result["imported"] == 0 and context.result["status_changes"] == 1
-    assert context.result["not_found"] == 1  # W-LOCAL; the done order is final and not asked about
+    assert context.result.data["imported"] == 0 and context.result.data["status_changes"] == 1
+    assert context.result.data["not_found"] == 1  # W-LOCAL; the done order is final and not asked about
     assert f"1 order(s) of {tryton_shop.website.name} not found in Tryton" in log_of(context).messages("Info")[-2]
     assert local.web_order_number in log_of(context).messages("Info")[-2]
     assert Order.objects.get(web_order_number=done["reference"]).status == "done"

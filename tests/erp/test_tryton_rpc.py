@@ -13,7 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from countermand.integration.tryton_rpc import (
+from countermand.connectors.tryton_rpc import (
     TrytonAuthError,
     TrytonClient,
     TrytonError,

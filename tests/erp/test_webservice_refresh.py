@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import datetime
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.utils import timezone
 
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinitionParameter
-from countermand.integration.processors.base import TransientError
-from countermand.integration.processors.builtin.order_history_refresh import OrderHistoryRefresh
+from countermand.integration.plugin import TransientError
 from countermand.integration.services import job_enqueue
+from countermand.integration.testing import FakeHttpErp, FakeRequest, processor_context
 from countermand.orders.models import Order, OrderDrift, OrderEvent
-from tests.erp.conftest import JobLog, processor_context
+from countermand.orders.refresh import OrderHistoryRefresh
+from tests.erp.conftest import Ran
 from tests.factories import CustomerFactory, JobDefinitionFactory, MappingFactory, OrderFactory
 from tests.integration.conftest import drain
 
@@ -26,21 +23,16 @@ pytestmark = pytest.mark.django_db
 Status = IntegrationJob.Status
 
 
-class OrdersErp:
+class OrdersErp(FakeHttpErp):
     """GET /erp/orders as webservice_refresh describes it; orders kept with the time they last changed."""
 
-    def __init__(self) -> None:
-        self.orders: dict[str, tuple[datetime.datetime, dict[str, Any]]] = {}
-        self.requests: list[dict[str, list[str]]] = []
-        self.fail_status = 0
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    prefix = "/erp"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/erp"
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: dict[str, tuple[datetime.datetime, dict[str, Any]]] = {}
+        self.queries: list[dict[str, str]] = []
+        self.fail_status = 0
 
     def put(self, number: str, customer: str = "C1000", status: str = "Submitted", **fields: Any) -> None:
         order = {
@@ -70,47 +62,29 @@ class OrdersErp:
         with self.lock:
             self.orders[number] = (timezone.now(), order)
 
-    def answer(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+    def handle(self, request: FakeRequest) -> tuple[int, Any]:
+        if request.method != "GET" or request.path != "/erp/orders":
+            return 404, {}
+        query = request.query
         with self.lock:
-            self.requests.append(query)
+            self.queries.append(query)
             if self.fail_status:
                 return self.fail_status, {"message": "down for maintenance"}
             rows = sorted(self.orders.values(), key=lambda row: row[1]["webOrderNumber"])
         if "orderNumbers" in query:
-            wanted = set(query["orderNumbers"][0].split(","))
+            wanted = set(query["orderNumbers"].split(","))
             return 200, {"orders": [o for _, o in rows if {o["webOrderNumber"], o["erpOrderNumber"]} & wanted]}
         if "modifiedSince" in query:
-            since = datetime.datetime.fromisoformat(query["modifiedSince"][0])
+            since = datetime.datetime.fromisoformat(query["modifiedSince"])
             rows = [row for row in rows if row[0] >= since]
-        size, page = int(query["pageSize"][0]), int(query["page"][0])
+        size, page = int(query["pageSize"]), int(query["page"])
         return 200, {"orders": [o for _, o in rows[(page - 1) * size : page * size]]}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        erp = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                status, body = erp.answer(parse_qs(url.query)) if url.path == "/erp/orders" else (404, {})
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
 
 
 @pytest.fixture
 def erp() -> Iterator[OrdersErp]:
-    server = OrdersErp()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    with OrdersErp() as server:
+        yield server
 
 
 @pytest.fixture
@@ -130,11 +104,9 @@ def refresh_definition(shop, erp):
     return definition
 
 
-def refresh(definition, **parameters):
+def refresh(definition, **parameters) -> Ran:
     context = processor_context(definition, parameters=parameters)
-    OrderHistoryRefresh().execute(context)
-    assert isinstance(context.logger, JobLog)
-    return context
+    return Ran(context, OrderHistoryRefresh().execute(context))
 
 
 def test_orders_of_known_customers_come_in_page_by_page_and_an_unchanged_second_run_writes_nothing(
@@ -150,7 +122,7 @@ def test_orders_of_known_customers_come_in_page_by_page_and_an_unchanged_second_
 
     assert job.status == Status.SUCCESS, job.error
     assert (job.result["imported"], job.result["unknown_customer"]) == (3, 1)
-    assert [q["page"] for q in erp.requests if "page" in q] == [["1"], ["2"], ["3"]]
+    assert [q["page"] for q in erp.queries if "page" in q] == ["1", "2", "3"]
     order = Order.objects.get(web_order_number="W2")
     assert (order.erp_order_number, order.status, order.currency, str(order.total), order.website) == (
         "E-W2",
@@ -165,12 +137,12 @@ def test_orders_of_known_customers_come_in_page_by_page_and_an_unchanged_second_
     ]
     events = OrderEvent.objects.count()
 
-    erp.requests.clear()
+    erp.queries.clear()
     second = job_enqueue(definition=refresh_definition, parameters={"BatchSize": "2"})
     drain()
     second.refresh_from_db()
     assert second.status == Status.SUCCESS and second.result["unchanged"] == 3
-    assert "modifiedSince" in erp.requests[0]
+    assert "modifiedSince" in erp.queries[0]
     assert OrderEvent.objects.count() == events
 
 
@@ -189,7 +161,7 @@ def test_statuses_are_applied_and_a_cancellation_in_the_erp_is_reported_as_drift
 
     context = refresh(refresh_definition)
 
-    assert any("orderNumbers" in q for q in erp.requests)
+    assert any("orderNumbers" in q for q in erp.queries)
     shipped.refresh_from_db()
     dropped.refresh_from_db()
     assert (shipped.status, dropped.status) == ("Shipped", "Cancelled")
@@ -199,8 +171,8 @@ def test_statuses_are_applied_and_a_cancellation_in_the_erp_is_reported_as_drift
         OrderDrift.Kind.CANCELLED_THERE_NOT_HERE,
         "Cancelled",
     )
-    assert context.result["status_changes"] == 2
-    assert len(context.logger.messages("Warn")) == 1  # type: ignore[attr-defined]
+    assert context.result.data["status_changes"] == 2
+    assert len(context.logger.messages("Warn")) == 1
 
 
 def test_an_erp_that_answers_503_is_transient_and_a_malformed_order_is_skipped_with_a_warning(
@@ -218,6 +190,6 @@ def test_an_erp_that_answers_503_is_transient_and_a_malformed_order_is_skipped_w
     context = refresh(refresh_definition)
 
     assert list(Order.objects.values_list("web_order_number", flat=True)) == ["W1"]
-    warnings = context.logger.messages("Warn")  # type: ignore[attr-defined]
+    warnings = context.logger.messages("Warn")
     assert len(warnings) == 2
     assert warnings[0].startswith(f"Skipped an order the ERP at {erp.url}/orders sent: missing customerNumber")

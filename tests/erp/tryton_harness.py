@@ -48,7 +48,7 @@ _REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 if str(_REPO_ROOT) not in sys.path:  # the harness may run as a script
     sys.path.insert(0, str(_REPO_ROOT))
 
-from countermand.integration.tryton_rpc import TrytonClient  # noqa: E402
+from countermand.connectors.tryton_rpc import TrytonClient  # noqa: E402
 
 ADMIN_LOGIN: Final = "admin"
 ADMIN_PASSWORD: Final = "countermand-admin-pw"

@@ -18,7 +18,7 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
 from countermand.integration import queue
 from countermand.integration.models import IntegrationJob, JobDefinition
-from countermand.integration.runner import attempt_execute
+from countermand.integration.testing import run_due_jobs
 from tests.factories import OrderFactory
 from tests.integration.fake_erp import FakeErp
 
@@ -53,14 +53,7 @@ def cancel(shop, order=None, **order_fields) -> CancellationRequest:
 
 def drain(worker_id: str = "test-worker", rounds: int = 50) -> list[queue.Finish]:
     """Run every due job in this thread (claim → pipeline → fenced finish) until nothing is due."""
-    finished = []
-    for _ in range(rounds):
-        claims = queue.claim_jobs(worker_id=worker_id, limit=10, lease_seconds=30)
-        if not claims:
-            break
-        for claim in claims:
-            finished.append(attempt_execute(claim, worker_id=worker_id))
-    return finished
+    return run_due_jobs(worker_id, rounds=rounds)
 
 
 def database_url() -> str:

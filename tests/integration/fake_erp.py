@@ -5,21 +5,23 @@ order, how often a cancellation was delivered and how often it took effect.
 `{"message": …}` for orders in `refuse`. Behaviour switches: `fail_status` (answer every call with it,
 no effect), `delay` (seconds before answering), `delay_first_delivery` / `slow_first` (only the first
 delivery of each key — of every order, or of the given orders — is slow). It records the most requests
-it had in flight at once.
+it had in flight at once. Built on the public `countermand.integration.testing.FakeHttpErp`.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from countermand.integration.testing import FakeHttpErp, FakeRequest
 
 
-class FakeErp:
+class FakeErp(FakeHttpErp):
+    prefix = "/erp"
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__()
         self.deliveries: Counter[str] = Counter()  # per idempotency key
         self.effects: Counter[str] = Counter()  # per idempotency key
         self.order_effects: Counter[str] = Counter()  # per order number
@@ -33,22 +35,6 @@ class FakeErp:
         self.in_flight = 0
         self.max_in_flight = 0
         self.calls: list[tuple[float, str, int]] = []  # (time, key, status)
-        self.headers: list[dict[str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/erp"
-
-    def start(self) -> FakeErp:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def answer(self, order_number: str, key: str) -> tuple[int, dict]:
         with self.lock:
@@ -77,40 +63,18 @@ class FakeErp:
             self.calls.append((time.monotonic(), key, status))
             return status, body
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        erp = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = self.path.strip("/").split("/")
-                key = self.headers.get("Idempotency-Key", "")
-                with erp.lock:
-                    erp.in_flight += 1
-                    erp.max_in_flight = max(erp.max_in_flight, erp.in_flight)
-                    erp.headers.append(dict(self.headers.items()))
-                try:
-                    if len(parts) != 4 or parts[:2] != ["erp", "orders"] or parts[3] != "cancel" or not key:
-                        status, answer = 400, {"message": f"bad request {self.path} key={key!r} {body[:100]!r}"}
-                    else:
-                        status, answer = erp.answer(parts[2], key)
-                finally:
-                    with erp.lock:
-                        erp.in_flight -= 1
-                data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the worker that asked was killed meanwhile
-
-        return Handler
+    def handle(self, request: FakeRequest) -> tuple[int, Any]:
+        parts = request.path.strip("/").split("/")
+        key = request.headers.get("idempotency-key", "")
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if request.method != "POST" or len(parts) != 4 or parts[:2] != ["erp", "orders"] or parts[3] != "cancel":
+                return 400, {"message": f"bad request {request.method} {request.path}"}
+            if not key:
+                return 400, {"message": f"no Idempotency-Key in {request.path} {str(request.body)[:100]}"}
+            return self.answer(parts[2], key)
+        finally:
+            with self.lock:
+                self.in_flight -= 1

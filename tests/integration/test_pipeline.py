@@ -9,14 +9,14 @@ import pytest
 from countermand.core.errors import ValidationFailed
 from countermand.core.setup_check import setup_check
 from countermand.integration.models import IntegrationJob, JobDefinition
-from countermand.integration.processors.base import (
-    POST_PROCESSOR,
-    PREPROCESSOR,
+from countermand.integration.plugin import (
     Processor,
     ProcessorContext,
+    ProcessorKind,
+    ProcessorResult,
     TransientError,
 )
-from countermand.integration.processors.registry import registry
+from countermand.integration.registry import registry
 from countermand.integration.services import job_run
 from tests.integration.conftest import drain
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 class StampPre(Processor):
     name = "TestStampPre"
-    kind = PREPROCESSOR
+    kind = ProcessorKind.PREPROCESSOR
 
     def execute(self, context: ProcessorContext) -> None:
         context.data["trail"] = ["pre"]
@@ -50,11 +50,11 @@ class StampIntegration(Processor):
 
 class StampPost(Processor):
     name = "TestStampPost"
-    kind = POST_PROCESSOR
+    kind = ProcessorKind.POSTPROCESSOR
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         context.data["trail"].append("post")
-        context.result["trail"] = context.data["trail"]
+        return ProcessorResult(data={"trail": context.data["trail"]})
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def test_a_confirmed_cancellation_sets_the_order_cancelled_and_tells_the_buyer(
     job = IntegrationJob.objects.get(pk=request.job_id)
     assert job.status == Status.SUCCESS and job.attempt == 1
     assert fake_erp.deliveries[request.idempotency_key] == 1
-    assert fake_erp.headers[0]["Idempotency-Key"] == request.idempotency_key
+    assert fake_erp.requests[0].headers["idempotency-key"] == request.idempotency_key
     assert [m.to for m in mail.outbox] == [[erp_shop.buyer.email]]
     assert "cancelled" in mail.outbox[0].subject
 

@@ -80,7 +80,7 @@ def test_the_sandbox_erp_does_nothing_without_an_active_sandbox_connection(clien
 
 def test_the_sandbox_options_are_validated_by_the_connection_type():
     from countermand.core.errors import ValidationFailed
-    from countermand.integration.processors.registry import connection_type_get
+    from countermand.integration.registry import connection_type_get
 
     sandbox = connection_type_get("Sandbox")
     assert sandbox.clean_options({"sandboxFailStatus": 503, "sandboxDelaySeconds": 2})

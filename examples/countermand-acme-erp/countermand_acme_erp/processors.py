@@ -19,9 +19,16 @@ from urllib.parse import quote
 
 import httpx
 
-from countermand.core.errors import ValidationFailed
-from countermand.integration.processors.base import ErpRejected, Processor, ProcessorContext, TransientError
-from countermand.integration.processors.registry import ConnectionType
+from countermand.integration.plugin import (
+    ConnectionType,
+    ErpRejected,
+    ParameterSpec,
+    Processor,
+    ProcessorContext,
+    ProcessorResult,
+    TransientError,
+    ValidationFailed,
+)
 
 ACME_OPTIONS = {
     "company": "Acme company code the orders belong to (required), e.g. ACME-US.",
@@ -54,9 +61,11 @@ class AcmeOrderCancel(Processor):
 
     name = "AcmeOrderCancel"
     connection_types = ("AcmeErp",)
+    # Checked when a job definition is saved: it must declare OrderNumber as a String parameter.
+    parameters = (ParameterSpec("OrderNumber", required=True, description="The order to cancel in Acme."),)
     description = "Cancels an order in the Acme ERP."
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         connection = context.connection
         if connection is None or connection.http is None:
             raise ValidationFailed("AcmeOrderCancel needs an AcmeErp connection on its job definition.")
@@ -92,10 +101,11 @@ class AcmeOrderCancel(Processor):
         message = str(error.get("message") or "")
         if response.status_code == 200 or error.get("code") == "ALREADY_CANCELLED":
             context.logger.info(f"Acme answered HTTP {response.status_code}: {message or answer.get('status')}.")
-            context.result["erpStatus"] = connection.options.get("cancelledStatus", "")
-            context.result["erpReference"] = str(answer.get("cancellationId") or "")
-            context.result["erpMessage"] = message or f"Cancelled in Acme ({answer.get('cancellationId')})."
-            return
+            return ProcessorResult(
+                erp_status=connection.options.get("cancelledStatus", ""),
+                erp_reference=str(answer.get("cancellationId") or ""),
+                erp_message=message or f"Cancelled in Acme ({answer.get('cancellationId')}).",
+            )
         if response.status_code == 409:
             raise ErpRejected(message or "Acme refused the cancellation.")
         if response.status_code == 429 or response.status_code >= 500:

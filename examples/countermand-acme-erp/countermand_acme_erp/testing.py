@@ -6,63 +6,47 @@ processor uses, remembers the answer given to each Idempotency-Key, and counts e
         acme.fail_next = [503]                 # answer the next call(s) with these statuses
         ...  # connection URL = acme.url
         assert acme.orders["E1001"] == "CANCELLED" and acme.effects["E1001"] == 1
+
+Built on Countermand's `FakeHttpErp`: only Acme's answers are here.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from countermand.integration.testing import FakeHttpErp, FakeRequest
 
 CANCEL_PATH = re.compile(r"^/acme/companies/(?P<company>[^/]+)/sales-orders/(?P<number>[^/]+)/cancel$")
 
 
-class FakeAcmeErp:
+class FakeAcmeErp(FakeHttpErp):
+    prefix = "/acme"
+
     def __init__(self, api_key: str = "acme-key", company: str = "ACME-US") -> None:
+        super().__init__()
         self.api_key = api_key
         self.company = company
         self.orders: dict[str, str] = {}
         self.effects: Counter[str] = Counter()
-        self.requests: list[dict[str, Any]] = []
         self.fail_next: list[int] = []
         self._answers: dict[str, tuple[int, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/acme"
-
-    def start(self) -> FakeAcmeErp:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def __enter__(self) -> FakeAcmeErp:
-        return self.start()
+        self.start()
+        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        with self._lock:
-            self.requests.append({"path": path, "headers": headers, "body": body})
+    def handle(self, request: FakeRequest) -> tuple[int, dict[str, Any]]:
+        with self.lock:
             if self.fail_next:
                 return self.fail_next.pop(0), {"error": {"code": "UNAVAILABLE", "message": "try again later"}}
-            if headers.get("x-api-key") != self.api_key:
+            if request.headers.get("x-api-key") != self.api_key:
                 return 401, {"error": {"code": "BAD_API_KEY", "message": "unknown API key"}}
-            match = CANCEL_PATH.match(path)
-            if match is None or match["company"] != self.company:
-                return 404, {"error": {"code": "NOT_FOUND", "message": f"no such resource {path}"}}
-            key = headers.get("idempotency-key", "")
+            match = CANCEL_PATH.match(request.path)
+            if request.method != "POST" or match is None or match["company"] != self.company:
+                return 404, {"error": {"code": "NOT_FOUND", "message": f"no such resource {request.path}"}}
+            key = request.headers.get("idempotency-key", "")
             if key and key in self._answers:
                 return self._answers[key]
             answer = self._cancel(match["number"])
@@ -87,29 +71,3 @@ class FakeAcmeErp:
             "status": "CANCELLED",
             "cancellationId": f"CX-{sum(self.effects.values()):04d}",
         }
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        erp = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    body = {}
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, answer = erp.answer(self.path, headers, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler

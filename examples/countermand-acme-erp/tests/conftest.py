@@ -1,21 +1,23 @@
 """Fixtures for testing the Acme processor: a fake Acme ERP on 127.0.0.1 and a Countermand set up to use it.
 
-Everything here uses Countermand's public pieces (models, services, the processor API, the engine's queue
-and runner), so the same pattern works for any ERP plugin.
+The plugin's code uses only `countermand.integration.plugin`; its tests use
+`countermand.integration.testing` to build contexts and run jobs, and Countermand's models and services to
+set up the world around them (a website, a buyer, an order), so the same pattern works for any ERP plugin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from countermand_acme_erp.testing import FakeAcmeErp
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from countermand.customers.models import BuyerAccount, Customer
 from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
 from countermand.integration.services import connection_validate
-from countermand.orders.models import OrderStatusMapping
+from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
 from countermand.websites.models import Website
@@ -46,6 +48,23 @@ def cancel_definition(db, acme: FakeAcmeErp) -> JobDefinition:
     )
     JobDefinitionParameter.objects.create(job_definition=definition, name="OrderNumber", prompt="Order Number")
     return definition
+
+
+@pytest.fixture
+def make_order(buyer: Actor) -> Callable[[str], Order]:
+    """Makes a Submitted order of the buyer with this ERP order number."""
+
+    def make(erp_order_number: str) -> Order:
+        return Order.objects.create(
+            web_order_number=f"W-{erp_order_number}",
+            erp_order_number=erp_order_number,
+            website_id=next(iter(buyer.website_ids)),
+            customer_id=buyer.customer_id,
+            order_date=timezone.now().date(),
+            status="Submitted",
+        )
+
+    return make
 
 
 @pytest.fixture

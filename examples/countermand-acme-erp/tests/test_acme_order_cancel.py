@@ -7,59 +7,71 @@ from countermand_acme_erp import AcmeOrderCancel
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
-from countermand.core.errors import ValidationFailed
 from countermand.integration.models import IntegrationJob
-from countermand.integration.processors.base import ErpRejected, TransientError
-from countermand.integration.processors.registry import connection_type_get, processor_get
-from tests.helpers import context_for, make_order, run_due_jobs
+from countermand.integration.plugin import ErpRejected, ProcessorResult, TransientError, ValidationFailed
+from countermand.integration.testing import (
+    installed_connection_type,
+    installed_processor,
+    processor_context,
+    run_due_jobs,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_plugin_is_found_through_its_entry_point():
-    assert processor_get("AcmeOrderCancel") is AcmeOrderCancel
-    assert connection_type_get("AcmeErp").options_help["company"].startswith("Acme company code")
+    assert installed_processor("AcmeOrderCancel") is AcmeOrderCancel
+    assert installed_connection_type("AcmeErp").options_help["company"].startswith("Acme company code")
 
 
 def test_an_acme_connection_needs_a_company():
     with pytest.raises(ValidationFailed, match='needs the option "company"'):
-        connection_type_get("AcmeErp").clean_options({})
+        installed_connection_type("AcmeErp").clean_options({})
 
 
-def test_an_open_order_is_cancelled_with_the_jobs_idempotency_key(acme, cancel_definition, buyer):
+def test_a_job_definition_running_acme_order_cancel_must_declare_the_order_number_parameter(cancel_definition):
+    cancel_definition.parameters.all().delete()
+    with pytest.raises(ValidationFailed, match="AcmeOrderCancel needs a parameter OrderNumber of type String"):
+        cancel_definition.save()
+
+
+def test_an_open_order_is_cancelled_with_the_jobs_idempotency_key(acme, cancel_definition, make_order):
     acme.orders["E1001"] = "OPEN"
-    context = context_for(cancel_definition, make_order(buyer, "E1001"))
-    AcmeOrderCancel().execute(context)
+    context = processor_context(
+        cancel_definition, order=make_order("E1001"), data={"reason": "Other", "note": "ordered twice"}
+    )
+    result = AcmeOrderCancel().execute(context)
     assert acme.orders["E1001"] == "CANCELLED"
-    assert context.result == {"erpStatus": "", "erpReference": "CX-0001", "erpMessage": "Cancelled in Acme (CX-0001)."}
+    assert result == ProcessorResult(erp_status="", erp_reference="CX-0001", erp_message="Cancelled in Acme (CX-0001).")
     (request,) = acme.requests
-    assert request["headers"]["idempotency-key"] == context.idempotency_key
-    assert request["body"]["requestedBy"] == "countermand"
+    assert request.headers["idempotency-key"] == context.idempotency_key
+    assert request.body == {"reason": "Other", "comment": "ordered twice", "requestedBy": "countermand"}
 
 
-def test_a_shipped_order_is_refused_with_acmes_message(acme, cancel_definition, buyer):
+def test_a_shipped_order_is_refused_with_acmes_message(acme, cancel_definition, make_order):
     acme.orders["E1002"] = "SHIPPED"
     with pytest.raises(ErpRejected, match=r"^Sales order E1002 has shipped\.$"):
-        AcmeOrderCancel().execute(context_for(cancel_definition, make_order(buyer, "E1002")))
+        AcmeOrderCancel().execute(processor_context(cancel_definition, order=make_order("E1002")))
 
 
-def test_an_order_already_cancelled_in_acme_counts_as_cancelled(acme, cancel_definition, buyer):
+def test_an_order_already_cancelled_in_acme_counts_as_cancelled(acme, cancel_definition, make_order):
     acme.orders["E1003"] = "CANCELLED"
-    context = context_for(cancel_definition, make_order(buyer, "E1003"))
-    AcmeOrderCancel().execute(context)
-    assert context.result["erpMessage"] == "Sales order E1003 is already cancelled."
+    result = AcmeOrderCancel().execute(processor_context(cancel_definition, order=make_order("E1003")))
+    assert result.erp_message == "Sales order E1003 is already cancelled."
 
 
-def test_acme_unavailable_is_transient(acme, cancel_definition, buyer):
+def test_acme_unavailable_is_transient(acme, cancel_definition, make_order):
     acme.fail_next = [503]
     with pytest.raises(TransientError, match="HTTP 503"):
-        AcmeOrderCancel().execute(context_for(cancel_definition, make_order(buyer, "E1004")))
+        AcmeOrderCancel().execute(processor_context(cancel_definition, order=make_order("E1004")))
 
 
-def test_a_buyers_cancellation_goes_through_the_engine_and_survives_a_transient_failure(acme, cancel_definition, buyer):
+def test_a_buyers_cancellation_goes_through_the_engine_and_survives_a_transient_failure(
+    acme, cancel_definition, buyer, make_order
+):
     acme.orders["E1005"] = "OPEN"
     acme.fail_next = [503]
-    order = make_order(buyer, "E1005")
+    order = make_order("E1005")
     request = order_cancel_request(order=order, actor=buyer, channel="storefront", reason_code="Other")
 
     statuses = [finish.status for finish in run_due_jobs()]
@@ -73,4 +85,4 @@ def test_a_buyers_cancellation_goes_through_the_engine_and_survives_a_transient_
         "Cancelled",
     )
     assert acme.effects["E1005"] == 1
-    assert {r["headers"]["idempotency-key"] for r in acme.requests} == {request.idempotency_key}
+    assert {r.headers["idempotency-key"] for r in acme.requests} == {request.idempotency_key}

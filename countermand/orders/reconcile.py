@@ -1,8 +1,8 @@
-"""The part of an order history refresh that every ERP shares: matching the ERP's orders to ours, importing
-new ones, applying statuses, and recording drift.
+"""The order-history reconciler: the part of an order history refresh that every ERP shares — matching the
+ERP's orders to ours, importing new ones, applying statuses, and recording drift.
 
-An ERP-specific *order source* (Tryton: `tryton.TrytonOrderSource`; HTTP JSON: `webservice_refresh`)
-reads the ERP and hands over `ErpOrder`s in batches; `OrderHistoryReconciler.apply` writes them through
+The connection type's *order source* (`ConnectionType.order_source`: Tryton, WebService, or a plugin's)
+reads the ERP and hands over `plugin.ErpOrder`s in batches; `OrderHistoryReconciler.apply` writes them through
 the order services (`order_import`, `order_update`, `order_drift_record`), one short transaction per
 changed order — never a transaction around an ERP call.
 
@@ -20,10 +20,10 @@ Rules, per ERP order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -31,7 +31,7 @@ from django.db.models import Q
 from countermand.cancellations.models import CancellationRequest
 from countermand.core.errors import DomainError
 from countermand.customers.models import Customer
-from countermand.integration.processors.base import JobLogger
+from countermand.integration.plugin import ErpOrder, JobLogger, OrderKey, OrderSource
 from countermand.orders.models import Order, OrderDrift, OrderStatusMapping
 from countermand.orders.services import (
     DECIMAL_FIELDS,
@@ -46,43 +46,6 @@ CHANNEL = "refresh"
 # The line fields the order services accept, in a fixed order so that lines compare as tuples.
 LINE_KEYS = tuple(sorted(LINE_FIELDS))
 DECIMAL_LINE_KEYS = DECIMAL_FIELDS & LINE_FIELDS
-
-
-@dataclass
-class ErpOrder:
-    """An order as the ERP reports it, already in our terms (status = our ERP status code)."""
-
-    web_order_number: str
-    erp_order_number: str | None
-    customer_number: str
-    status: str
-    erp_state: str
-    cancelled: bool
-    values: dict[str, Any] = field(default_factory=dict)  # order fields besides status and ERP number
-    lines: list[dict[str, Any]] | None = None  # None: not read, leave our lines alone
-
-    @property
-    def label(self) -> str:
-        return self.erp_order_number or self.web_order_number
-
-
-class OrderSource(Protocol):
-    """What an ERP must offer the order history refresh."""
-
-    label: str  # for log lines, e.g. "Tryton http://erp:8000 database prod"
-    final_statuses: frozenset[str]  # our codes for orders the ERP changes no more (not swept)
-    cancelled_statuses: frozenset[str]  # our codes meaning cancelled
-
-    def changed_orders(
-        self, *, customer_numbers: Sequence[str], since: Any, created_after: Any, batch_size: int
-    ) -> Iterator[list[ErpOrder]]:
-        """Orders of these customers changed since `since` (all created after `created_after` when
-        `since` is None), lines included, in batches of at most `batch_size`."""
-        ...
-
-    def orders_for(self, orders: Sequence[Order]) -> list[ErpOrder]:
-        """The ERP's current status of these orders of ours (lines not needed); missing ones are left out."""
-        ...
 
 
 @dataclass
@@ -105,6 +68,11 @@ def _line_key(line: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(
         Decimal(str(line.get(k) or 0)) if k in DECIMAL_LINE_KEYS else str(line.get(k) or "") for k in LINE_KEYS
     )
+
+
+def order_key(order: Order) -> OrderKey:
+    """What an order source needs to look one of our orders up."""
+    return OrderKey(web_order_number=order.web_order_number, erp_order_number=order.erp_order_number)
 
 
 def lines_differ(order: Order, lines: Sequence[Mapping[str, Any]]) -> bool:
@@ -187,7 +155,7 @@ class OrderHistoryReconciler:
             self.counts.unknown_customer += 1
             self.log.debug(f"Skipped {erp.label}: customer {erp.customer_number!r} is not known here.")
             return None
-        values = {**erp.values, "status": erp.status}
+        values = {**erp.values(), "status": erp.status}
         if erp.erp_order_number:
             values["erp_order_number"] = erp.erp_order_number
         try:
@@ -196,7 +164,7 @@ class OrderHistoryReconciler:
                 website=self.website,
                 customer=customer,
                 values=values,
-                lines=erp.lines or [],
+                lines=[line.values() for line in erp.lines or ()],
                 channel=CHANNEL,
             )
         except DomainError as exc:
@@ -209,10 +177,11 @@ class OrderHistoryReconciler:
         return order
 
     def _update(self, order: Order, erp: ErpOrder, *, held: bool) -> None:
-        changes = {k: v for k, v in erp.values.items() if v is not None and getattr(order, k) != v}
+        changes = {k: v for k, v in erp.values().items() if getattr(order, k) != v}
         if erp.erp_order_number and order.erp_order_number != erp.erp_order_number:
             changes["erp_order_number"] = erp.erp_order_number
-        lines = erp.lines if erp.lines is not None and lines_differ(order, erp.lines) else None
+        erp_lines = None if erp.lines is None else [line.values() for line in erp.lines]
+        lines = erp_lines if erp_lines is not None and lines_differ(order, erp_lines) else None
 
         status = None
         ours_cancelled = order.status in self.cancelled_statuses
@@ -294,15 +263,3 @@ class OrderHistoryReconciler:
             f"No Order Status Mapping for the ERP status {status!r}: buyers see the raw code. Create one in "
             "Administration › System › Order Status Mapping."
         )
-
-
-def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """`items` in lists of at most `size`."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

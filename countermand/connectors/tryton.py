@@ -23,21 +23,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from django.utils import timezone
 
-from countermand.core.errors import ValidationFailed
-from countermand.integration.processors.base import (
-    ConnectionInfo,
-    ErpRejected,
-    Processor,
-    ProcessorContext,
-    TransientError,
-)
-from countermand.integration.processors.builtin.refresh import ErpOrder, chunks
-from countermand.integration.processors.registry import ConnectionType
-from countermand.integration.tryton_rpc import (
+from countermand.connectors.tryton_rpc import (
     TrytonAuthError,
     TrytonClient,
     TrytonError,
@@ -45,10 +35,22 @@ from countermand.integration.tryton_rpc import (
     TrytonUnavailable,
     TrytonUserError,
 )
-
-if TYPE_CHECKING:
-    from countermand.integration.models import IntegrationConnection
-    from countermand.orders.models import Order
+from countermand.integration.plugin import (
+    ConnectionInfo,
+    ConnectionType,
+    ErpOrder,
+    ErpOrderLine,
+    ErpRejected,
+    JobLogger,
+    OrderKey,
+    ParameterSpec,
+    Processor,
+    ProcessorContext,
+    ProcessorResult,
+    TransientError,
+    ValidationFailed,
+    chunks,
+)
 
 TRYTON_STATES = ("draft", "quotation", "confirmed", "processing", "done", "cancelled")
 FINAL_STATES = ("done", "cancelled")
@@ -95,14 +97,14 @@ def _validate_tryton_options(options: dict[str, Any]) -> dict[str, Any]:
     return {**options, "database": database.strip()}
 
 
-def _test_tryton(connection: IntegrationConnection) -> str:
+def _test_tryton(connection: ConnectionInfo) -> str:
     """The Admin Console's *Test connection*: log in and count the sales the user can see."""
     options = _validate_tryton_options(dict(connection.options or {}))
     client = TrytonClient(
         connection.url,
         options["database"],
         connection.log_on,
-        connection.get_password() if connection.has_password else "",
+        connection.password,
         timeout=float(connection.timeout_seconds or 30),
     )
     started = time.perf_counter()
@@ -130,6 +132,7 @@ TRYTON = ConnectionType(
     options_help=TRYTON_OPTIONS,
     validate_options=_validate_tryton_options,
     test=_test_tryton,
+    order_source=lambda connection, cancelled_status, logger: tryton_order_source(connection, cancelled_status, logger),
 )
 
 
@@ -216,9 +219,10 @@ class TrytonOrderCancel(Processor):
 
     name = "TrytonOrderCancel"
     connection_types = ("Tryton",)
+    parameters = (ParameterSpec("OrderNumber", description="The sale to cancel when the job concerns no order."),)
     description = "Cancels an order's sale in Tryton (draft/quotation; confirmed when allowed)."
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         connection = require_tryton(context, self.name)
         options = connection.options
         key = self._key(context, options)
@@ -238,7 +242,7 @@ class TrytonOrderCancel(Processor):
                 )
                 context.logger.error(message)
                 raise TrytonSaleNotFound(message)
-            self._cancel(context, client, sale, options)
+            return self._cancel(context, client, sale, options)
 
     @staticmethod
     def _key(context: ProcessorContext, options: dict[str, Any]) -> SaleKey:
@@ -258,14 +262,13 @@ class TrytonOrderCancel(Processor):
 
     def _cancel(
         self, context: ProcessorContext, client: TrytonClient, sale: dict[str, Any], options: dict[str, Any]
-    ) -> None:
+    ) -> ProcessorResult:
         log = context.logger
         label = sale_label(sale)
         state = sale["state"]
         log.info(f"Sale {label} is {state}.")
         if state == "cancelled":
-            self._confirmed(context, sale, options, f"Sale {label} was already cancelled in Tryton.")
-            return
+            return self._confirmed(context, sale, options, f"Sale {label} was already cancelled in Tryton.")
         try:
             if state == "confirmed":
                 if not options.get("resetConfirmedToDraft", False):
@@ -281,24 +284,27 @@ class TrytonOrderCancel(Processor):
             # Tryton gives the same message for every state it cannot cancel from; the state says which.
             (now,) = client.sales_read([sale["id"]], ["id", "number", "reference", "state"])
             if now["state"] == "cancelled":
-                self._confirmed(context, now, options, f"Sale {label} was already cancelled in Tryton.")
-                return
+                return self._confirmed(context, now, options, f"Sale {label} was already cancelled in Tryton.")
             log.warn(f"Tryton refused to cancel sale {label} ({now['state']}): {exc.message}")
             raise ErpRejected(exc.message, erp_reference=str(sale.get("number") or "")) from exc
         except (TrytonUnavailable, TrytonAuthError):
             raise
         except TrytonError as exc:
             raise RuntimeError(f"Tryton failed while cancelling sale {label}: {exc.message}") from exc
-        self._confirmed(context, sale, options, f"Sale {label} cancelled in Tryton.")
+        return self._confirmed(context, sale, options, f"Sale {label} cancelled in Tryton.")
 
     @staticmethod
-    def _confirmed(context: ProcessorContext, sale: dict[str, Any], options: dict[str, Any], message: str) -> None:
+    def _confirmed(
+        context: ProcessorContext, sale: dict[str, Any], options: dict[str, Any], message: str
+    ) -> ProcessorResult:
         context.logger.info(message)
-        # Empty unless the connection renames `cancelled`: the order then takes the CancelledStatus setting.
-        context.result["erpStatus"] = str((options.get("statusCodes") or {}).get("cancelled", ""))
-        context.result["erpReference"] = str(sale.get("number") or sale.get("reference") or "")
-        context.result["erpMessage"] = message
-        context.result["trytonSaleId"] = sale["id"]
+        return ProcessorResult(
+            # Empty unless the connection renames `cancelled`: the order then takes the CancelledStatus setting.
+            erp_status=str((options.get("statusCodes") or {}).get("cancelled", "")),
+            erp_reference=str(sale.get("number") or sale.get("reference") or ""),
+            erp_message=message,
+            data={"trytonSaleId": sale["id"]},
+        )
 
 
 # --------------------------------------------------------------------------
@@ -337,7 +343,7 @@ NUMBERS_PER_SEARCH = 500
 
 
 class TrytonOrderSource:
-    """Reads sales for the order history refresh (see `refresh.OrderSource`)."""
+    """Reads sales for the order history refresh (see `plugin.OrderSource`)."""
 
     def __init__(self, connection: ConnectionInfo, *, cancelled_status: str) -> None:
         self.connection = connection
@@ -393,7 +399,7 @@ class TrytonOrderSource:
                         break
                     offset += len(sales)
 
-    def orders_for(self, orders: Sequence[Order]) -> list[ErpOrder]:
+    def orders_for(self, orders: Sequence[OrderKey]) -> list[ErpOrder]:
         wanted: dict[str, list[str]] = {"number": [], "reference": []}
         for order in orders:
             key = sale_key(
@@ -426,6 +432,7 @@ class TrytonOrderSource:
             currency = (sale.get("currency.") or {}).get("code")
             if currency:
                 values["currency"] = currency
+            values = {k: v for k, v in values.items() if v is not None}
         return ErpOrder(
             web_order_number=str(reference if self.by_reference else (reference or number)),
             erp_order_number=number,
@@ -433,13 +440,18 @@ class TrytonOrderSource:
             status=self.status(state),
             erp_state=state,
             cancelled=state == "cancelled",
-            values=values,
-            lines=None if lines is None else _order_lines(lines, state),
+            **values,
+            lines=None if lines is None else tuple(_order_lines(lines, state)),
         )
 
 
-def _order_lines(lines: list[dict[str, Any]], state: str) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = []
+def tryton_order_source(connection: ConnectionInfo, cancelled_status: str, logger: JobLogger) -> TrytonOrderSource:
+    """`ConnectionType.order_source` of the Tryton type."""
+    return TrytonOrderSource(connection, cancelled_status=cancelled_status)
+
+
+def _order_lines(lines: list[dict[str, Any]], state: str) -> list[ErpOrderLine]:
+    result: list[ErpOrderLine] = []
     for line in lines:
         if line.get("type", "line") != "line":  # comments, titles, subtotals
             continue
@@ -451,15 +463,15 @@ def _order_lines(lines: list[dict[str, Any]], state: str) -> list[dict[str, Any]
         else:  # services and lines without moves: shipped once the sale is done
             shipped = quantity if state == "done" else Decimal(0)
         result.append(
-            {
-                "line_number": len(result) + 1,
-                "product_number": str(product.get("code") or "")[:100],
-                "description": str(line.get("description") or product.get("name") or "")[:500],
-                "quantity_ordered": quantity,
-                "quantity_shipped": shipped.quantize(Decimal("0.001")),
-                "unit_price": line.get("unit_price") or Decimal(0),
-                "line_total": line.get("amount") or Decimal(0),
-            }
+            ErpOrderLine(
+                line_number=len(result) + 1,
+                product_number=str(product.get("code") or "")[:100],
+                description=str(line.get("description") or product.get("name") or "")[:500],
+                quantity_ordered=quantity,
+                quantity_shipped=shipped.quantize(Decimal("0.001")),
+                unit_price=line.get("unit_price") or Decimal(0),
+                line_total=line.get("amount") or Decimal(0),
+            )
         )
     return result
 

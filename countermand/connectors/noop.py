@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import time
 
-from countermand.integration.processors.base import Processor, ProcessorContext
+from countermand.integration.plugin import (
+    ParameterSpec,
+    ParameterType,
+    Processor,
+    ProcessorContext,
+    ProcessorResult,
+)
 
 
 class NoOp(Processor):
@@ -13,10 +19,11 @@ class NoOp(Processor):
 
     name = "NoOp"
     description = "Does nothing (optional parameter SleepSeconds: block that long first)."
+    parameters = (ParameterSpec("SleepSeconds", ParameterType.NUMBER, description="Block this long first."),)
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         seconds = float(context.parameters.get("SleepSeconds") or 0)
         if seconds > 0:
             time.sleep(seconds)
-        context.logger.debug(f"NoOp attempt {context.attempt} of job {context.job.pk}")
-        context.result["noop"] = True
+        context.logger.debug(f"NoOp attempt {context.attempt} of job {context.job.id}")
+        return ProcessorResult(data={"noop": True})

@@ -8,14 +8,17 @@ from urllib.parse import quote
 
 import httpx
 
-from countermand.core.errors import ValidationFailed
-from countermand.integration.processors.base import (
+from countermand.connectors.webservice_refresh import webservice_order_source
+from countermand.integration.plugin import (
+    ConnectionType,
     ErpRejected,
+    ParameterSpec,
     Processor,
     ProcessorContext,
+    ProcessorResult,
     TransientError,
+    ValidationFailed,
 )
-from countermand.integration.processors.registry import ConnectionType
 
 DEFAULT_CANCEL_PATH = "/orders/{OrderNumber}/cancel"
 DEFAULT_CANCEL_BODY = {"orderNumber": "{OrderNumber}", "reason": "{Reason}", "note": "{Note}"}
@@ -55,6 +58,7 @@ WEBSERVICE = ConnectionType(
     description="An ERP with an HTTP JSON API.",
     options_help=WEBSERVICE_OPTIONS,
     validate_options=_validate_webservice_options,
+    order_source=webservice_order_source,
 )
 SANDBOX_OPTIONS = {
     **WEBSERVICE_OPTIONS,
@@ -130,9 +134,10 @@ class WebServiceOrderCancel(Processor):
 
     name = "WebServiceOrderCancel"
     connection_types = ("WebService", "Sandbox")
+    parameters = (ParameterSpec("OrderNumber", description="The order number the ERP knows the order by."),)
     description = "Cancels an order through an HTTP JSON API."
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         conn = context.connection
         if conn is None or conn.http is None:
             raise ValidationFailed("WebServiceOrderCancel needs a WebService connection on its job definition.")
@@ -157,10 +162,11 @@ class WebServiceOrderCancel(Processor):
         message = str(answer.get(opts.get("messageField", "message"), "") or "") or response.text[:500]
         context.logger.info(f"ERP answered HTTP {response.status_code}: {message[:200]}")
         if response.is_success:
-            context.result["erpStatus"] = str(answer.get(opts.get("statusField", "status"), "") or "")
-            context.result["erpReference"] = str(answer.get(opts.get("referenceField", "reference"), "") or "")
-            context.result["erpMessage"] = message if answer else ""
-            return
+            return ProcessorResult(
+                erp_status=str(answer.get(opts.get("statusField", "status"), "") or ""),
+                erp_reference=str(answer.get(opts.get("referenceField", "reference"), "") or ""),
+                erp_message=message if answer else "",
+            )
         if response.status_code in opts.get("rejectStatusCodes", [409, 422]):
             raise ErpRejected(message or f"the ERP refused the cancellation (HTTP {response.status_code})")
         if response.status_code in (408, 429) or response.status_code >= 500:

@@ -27,16 +27,19 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from countermand.integration.processors.base import ConnectionInfo, JobLogger, TransientError
-from countermand.integration.processors.builtin.refresh import ErpOrder, chunks
-from countermand.orders.services import DECIMAL_FIELDS
-
-if TYPE_CHECKING:
-    from countermand.orders.models import Order
+from countermand.integration.plugin import (
+    ConnectionInfo,
+    ErpOrder,
+    ErpOrderLine,
+    JobLogger,
+    OrderKey,
+    TransientError,
+    chunks,
+)
 
 DEFAULT_REFRESH_PATH = "/orders"
 NUMBERS_PER_REQUEST = 50
@@ -59,10 +62,27 @@ LINE_FIELDS = {
     "lineTotal": "line_total",
     "status": "status",
 }
+DECIMAL_FIELDS = {
+    "subtotal",
+    "tax_amount",
+    "shipping_amount",
+    "total",
+    "quantity_ordered",
+    "quantity_shipped",
+    "unit_price",
+    "line_total",
+}
+
+
+def webservice_order_source(
+    connection: ConnectionInfo, cancelled_status: str, logger: JobLogger
+) -> WebServiceOrderSource:
+    """`ConnectionType.order_source` of the WebService type."""
+    return WebServiceOrderSource(connection, cancelled_status=cancelled_status, logger=logger)
 
 
 class WebServiceOrderSource:
-    """Reads orders from an HTTP JSON ERP for the order history refresh (see `refresh.OrderSource`)."""
+    """Reads orders from an HTTP JSON ERP for the order history refresh (see `plugin.OrderSource`)."""
 
     final_statuses: frozenset[str] = frozenset()  # unknown for a generic ERP: every recent order is swept
 
@@ -101,7 +121,7 @@ class WebServiceOrderSource:
                 return
             page += 1
 
-    def orders_for(self, orders: Sequence[Order]) -> list[ErpOrder]:
+    def orders_for(self, orders: Sequence[OrderKey]) -> list[ErpOrder]:
         found: list[ErpOrder] = []
         for batch in chunks(orders, NUMBERS_PER_REQUEST):
             answer = self._get({"orderNumbers": ",".join(o.erp_or_web_number for o in batch)})
@@ -154,9 +174,16 @@ class WebServiceOrderSource:
             status=self.cancelled_status if cancelled else status,
             erp_state=status,
             cancelled=cancelled,
-            values=_typed(data, ORDER_FIELDS),
-            lines=None if lines is None else [_typed(line, LINE_FIELDS) for line in lines],
+            **_typed(data, ORDER_FIELDS),
+            lines=None if lines is None else tuple(_line(line) for line in lines),
         )
+
+
+def _line(data: dict[str, Any]) -> ErpOrderLine:
+    values = _typed(data, LINE_FIELDS)
+    if "line_number" not in values:
+        raise ValueError("missing lineNumber")
+    return ErpOrderLine(**values)
 
 
 def _typed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`OrderHistoryRefresh`: brings the ERP's orders into our order history (job type Refresh, recurring).
 
-One run, for a `Tryton` or `WebService` connection:
+One run, for a connection whose type has an order source (`Tryton`, `WebService`, or a plugin's):
 
 1. **Import and update** — the ERP's orders of known customers changed since the previous successful run
    of the same job definition (all orders of the last `LookBackDays` on the first run, or with
@@ -9,11 +9,14 @@ One run, for a `Tryton` or `WebService` connection:
    change (not in a final status such as Tryton's `done`), and those cancelled here, are looked up in the
    ERP in batches; their statuses are applied and drift is recorded.
 
-The rules for each order are in `refresh` (matching, open cancellations, drift). Parameters (declare
+The rules for each order are in `reconcile` (matching, open cancellations, drift). Parameters (declare
 them on the job definition to use them; all optional): `Website` (name; else the connection's `website`
 option, else the only active website), `LookBackDays` (Number, default 90), `FullRefresh` (Boolean),
 `BatchSize` (Number, default 100). The job's result holds the counts and the `watermark` the next run
 starts from.
+
+The processor is registered like any plugin, through the ``countermand.processors`` entry point
+(pyproject.toml names `PLUGINS`); the ERP side is the connection type's order source.
 """
 
 from __future__ import annotations
@@ -26,12 +29,19 @@ from django.utils import timezone
 
 from countermand.core.errors import ValidationFailed
 from countermand.customers.models import Customer
-from countermand.integration.models import IntegrationJob
-from countermand.integration.processors.base import ConnectionInfo, Processor, ProcessorContext
-from countermand.integration.processors.builtin.refresh import OrderHistoryReconciler, OrderSource
-from countermand.integration.processors.builtin.tryton import TrytonOrderSource
-from countermand.integration.processors.builtin.webservice_refresh import WebServiceOrderSource
+from countermand.integration.plugin import (
+    ConnectionInfo,
+    JobView,
+    OrderSource,
+    ParameterSpec,
+    ParameterType,
+    Processor,
+    ProcessorContext,
+    ProcessorResult,
+    last_success_result,
+)
 from countermand.orders.models import Order
+from countermand.orders.reconcile import OrderHistoryReconciler, order_key
 from countermand.settings.selectors import setting_get
 from countermand.websites.models import Website
 
@@ -40,12 +50,6 @@ DEFAULT_BATCH_SIZE = 100
 # Re-read a little before the previous run's start: clocks of two hosts never agree exactly, and an
 # order read twice costs nothing (unchanged orders are not written).
 WATERMARK_OVERLAP = datetime.timedelta(minutes=10)
-
-
-def order_source(connection: ConnectionInfo, *, cancelled_status: str, context: ProcessorContext) -> OrderSource:
-    if connection.type_name == "Tryton":
-        return TrytonOrderSource(connection, cancelled_status=cancelled_status)
-    return WebServiceOrderSource(connection, cancelled_status=cancelled_status, logger=context.logger)
 
 
 def _number(value: Any, name: str, default: int) -> int:
@@ -83,41 +87,38 @@ def refresh_website(context: ProcessorContext, connection: ConnectionInfo) -> We
     return websites[0]
 
 
-def previous_watermark(job: IntegrationJob) -> datetime.datetime | None:
+def previous_watermark(job: JobView) -> datetime.datetime | None:
     """Where the previous successful run of the same definition started (its `watermark`)."""
-    results = (
-        IntegrationJob.objects.filter(
-            definition_id=job.definition_id,
-            status__in=[IntegrationJob.Status.SUCCESS, IntegrationJob.Status.SUCCESS_WITH_WARNINGS],
-        )
-        .exclude(pk=job.pk)
-        .order_by("-finished_at", "-pk")
-        .values_list("result", flat=True)
-    )
-    for result in results[:1]:
-        mark = (result or {}).get("watermark")
-        if mark:
-            return datetime.datetime.fromisoformat(mark)
-    return None
+    previous = last_success_result(job)
+    mark = previous.data.get("watermark") if previous is not None else None
+    return datetime.datetime.fromisoformat(mark) if mark else None
 
 
 class OrderHistoryRefresh(Processor):
     """Imports and updates orders from the ERP, applies its statuses, and records drift."""
 
     name = "OrderHistoryRefresh"
-    connection_types = ("Tryton", "WebService")
+    needs_order_source = True  # Tryton, WebService, or a plugin's connection type with an order source
+    parameters = (
+        ParameterSpec("Website", description="Name of the website imported orders belong to."),
+        ParameterSpec("LookBackDays", ParameterType.NUMBER, description=f"Default {DEFAULT_LOOK_BACK_DAYS}."),
+        ParameterSpec("FullRefresh", ParameterType.BOOLEAN, description="Ignore the previous run's watermark."),
+        ParameterSpec("BatchSize", ParameterType.NUMBER, description=f"Default {DEFAULT_BATCH_SIZE}."),
+    )
     description = "Brings the ERP's orders of known customers into the order history (job type Refresh)."
 
-    def execute(self, context: ProcessorContext) -> None:
+    def execute(self, context: ProcessorContext) -> ProcessorResult:
         connection = context.connection
         if connection is None:
-            raise ValidationFailed("OrderHistoryRefresh needs a Tryton or WebService connection on its job definition.")
+            raise ValidationFailed(
+                "OrderHistoryRefresh needs a connection on its job definition whose type reads orders from the ERP."
+            )
         params = context.parameters
         look_back = _number(params.get("LookBackDays"), "LookBackDays", DEFAULT_LOOK_BACK_DAYS)
         batch_size = _number(params.get("BatchSize"), "BatchSize", DEFAULT_BATCH_SIZE)
         website = refresh_website(context, connection)
         cancelled_status = str(setting_get("CancelledStatus"))
-        source = order_source(connection, cancelled_status=cancelled_status, context=context)
+        source = context.order_source(cancelled_status=cancelled_status)
 
         started = timezone.now()
         since = None if _flag(params.get("FullRefresh")) else previous_watermark(context.job)
@@ -150,11 +151,13 @@ class OrderHistoryRefresh(Processor):
             f"{counts.held_by_cancellation} held by an open cancellation, {counts.new_drift} new drift, "
             f"{counts.unknown_customer} of unknown customers, {counts.not_found} not found in the ERP."
         )
-        context.result.update(
-            counts.as_dict(),
-            website=website.name,
-            since=since.isoformat() if since else None,
-            watermark=started.isoformat(),
+        return ProcessorResult(
+            data={
+                **counts.as_dict(),
+                "website": website.name,
+                "since": since.isoformat() if since else None,
+                "watermark": started.isoformat(),
+            }
         )
 
     @staticmethod
@@ -186,10 +189,13 @@ class OrderHistoryRefresh(Processor):
             if not batch:
                 continue
             swept += len(batch)
-            found = reconciler.apply(source.orders_for(batch), ours=batch)
+            found = reconciler.apply(source.orders_for([order_key(o) for o in batch]), ours=batch)
             missing += [o.web_order_number for o in batch if o.pk not in found]
         if missing:
             reconciler.counts.not_found += len(missing)
             shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")
             context.logger.info(f"{len(missing)} order(s) of {website.name} not found in {source.label}: {shown}")
         return swept
+
+
+PLUGINS = [OrderHistoryRefresh]

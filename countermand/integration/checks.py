@@ -1,0 +1,62 @@
+"""Django system checks of the processor plugins (run by `manage.py check`, `migrate` and at start-up).
+
+- countermand.E001: an entry point of the ``countermand.processors`` group failed to load or registered
+  something that is not a processor or a connection type.
+- countermand.E002: an active job definition names a processor that is not installed, is of the wrong
+  kind or does not fit its connection, or lacks a parameter its processor declares (needs the database:
+  runs with ``check --database default`` and before ``migrate``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.db import DatabaseError
+
+
+@register(Tags.compatibility)
+def processor_plugins_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every installed plugin loaded."""
+    from countermand.integration.registry import registry
+
+    return [
+        Error(problem, hint="Fix or uninstall the plugin package (pip uninstall …).", id="countermand.E001")
+        for problem in registry().load_errors
+    ]
+
+
+@register(Tags.database)
+def job_definition_processors_check(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every active job definition's processors are installed and fit the definition."""
+    if not databases:  # like Django's own database checks: only when asked (check --database, migrate)
+        return []
+    from countermand.integration.models import JobDefinition
+    from countermand.integration.registry import definition_processor_problems
+
+    messages: list[CheckMessage] = []
+    try:
+        definitions = list(JobDefinition.objects.select_related("connection").prefetch_related("parameters"))
+    except DatabaseError:  # not migrated yet: nothing to check
+        return []
+    for definition in definitions:
+        if not definition.is_active:
+            continue
+        for problem in definition_processor_problems(
+            preprocessor=definition.preprocessor,
+            integration_processor=definition.integration_processor,
+            post_processor=definition.post_processor,
+            connection_type=definition.connection.type_name if definition.connection else None,
+            parameters={p.name: p.value_type for p in definition.parameters.all()},
+        ):
+            messages.append(
+                Error(
+                    f"Job definition {definition.name}: {problem}",
+                    hint="Install the processor package or choose an installed processor in the Admin Console.",
+                    obj=definition,
+                    id="countermand.E002",
+                )
+            )
+    return messages

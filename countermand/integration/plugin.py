@@ -1,0 +1,517 @@
+"""The plugin API: everything a processor package (built-in or third-party) uses, in one module.
+
+A *processor* is a `Processor` subclass with a `name`, a `kind` (`ProcessorKind`), the connection types it
+accepts, the job parameters it reads (`parameters`, checked when a job definition is saved) and
+`execute(context)`. The worker runs a job definition's three processors in turn (preprocessor →
+integration processor → post processor), giving each the same `ProcessorContext`: typed parameters, the
+connection (`ConnectionInfo`), the job log, and read-only views of the job (`JobView`) and of its order
+(`OrderView`). A processor returns a `ProcessorResult` (or None) and tells the worker how a call went by
+raising:
+
+- `TransientError` — try again later (ERP down, timeout, 5xx); retried with backoff.
+- `ErpRejected` — the ERP understood and said no (order shipped…); not retried.
+- anything else — the attempt failed (a bug, bad configuration); retried like a transient error
+  until the definition's retries run out, with the traceback in the job log.
+
+A *connection type* (`ConnectionType`) names a kind of connection, documents and checks its options, may
+bring its own *Test connection*, and may supply an `OrderSource` for the order history refresh.
+
+Packages register both through the ``countermand.processors`` entry-point group (see `ENTRY_POINT_GROUP`);
+`countermand.integration.testing` has the helpers to test them.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime
+import enum
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from countermand.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ConnectionInfo",
+    "ConnectionType",
+    "ErpOrder",
+    "ErpOrderLine",
+    "ErpRejected",
+    "JobLogger",
+    "JobView",
+    "OrderKey",
+    "OrderLineView",
+    "OrderSource",
+    "OrderView",
+    "ParameterSpec",
+    "ParameterType",
+    "Processor",
+    "ProcessorContext",
+    "ProcessorError",
+    "ProcessorKind",
+    "ProcessorResult",
+    "TransientError",
+    "ValidationFailed",
+    "chunks",
+    "last_success_result",
+]
+
+ENTRY_POINT_GROUP = "countermand.processors"
+
+
+class ProcessorKind(enum.StrEnum):
+    """The step of the pipeline a processor runs in; the values are what job definitions store."""
+
+    PREPROCESSOR = "preprocessor"
+    INTEGRATION = "integration"
+    POSTPROCESSOR = "postprocessor"
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+class ProcessorError(Exception):
+    """Base of the errors a processor raises on purpose."""
+
+
+class TransientError(ProcessorError):
+    """The ERP could not be reached or answered with a temporary failure: retry later."""
+
+
+class ErpRejected(ProcessorError):
+    """The ERP refused the request for a business reason; `message` is shown to the buyer."""
+
+    def __init__(self, message: str, *, erp_reference: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.erp_reference = erp_reference
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+
+
+class ParameterType(enum.StrEnum):
+    """The value types of job parameters (the same values as a job definition parameter's type)."""
+
+    STRING = "String"
+    NUMBER = "Number"
+    BOOLEAN = "Boolean"
+    DATE = "Date"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """A job parameter a processor reads. A job definition that runs the processor must declare a
+    parameter of this name with this type; `required=False` ones may be left out (the processor then
+    uses its default)."""
+
+    name: str
+    type: ParameterType = ParameterType.STRING
+    required: bool = False
+    description: str = ""
+
+
+# --------------------------------------------------------------------------
+# What a processor sees
+# --------------------------------------------------------------------------
+
+
+class JobLogger(Protocol):
+    """The job log. `fatal` fails the attempt once the processor returns; `warn`/`error` make a
+    successful job SuccessWithWarnings; `debug` lines are kept only with the definition's debugging on."""
+
+    def debug(self, message: str) -> None: ...
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def error(self, message: str) -> None: ...
+    def fatal(self, message: str) -> None: ...
+
+
+@dataclass
+class ConnectionInfo:
+    """A connection as processors see it: decrypted credentials and a ready HTTP client."""
+
+    name: str
+    type_name: str
+    url: str
+    log_on: str
+    password: str
+    timeout_seconds: float
+    options: dict[str, Any]
+    http: httpx.Client | None = None
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    """One line of the job's order, read-only."""
+
+    line_number: int
+    product_number: str
+    description: str
+    quantity_ordered: Decimal
+    quantity_shipped: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """The job's order as it was when the attempt started, read-only (processors never write orders;
+    what they learn goes into their `ProcessorResult`)."""
+
+    id: int
+    web_order_number: str
+    erp_order_number: str | None
+    status: str
+    customer_number: str
+    website: str
+    order_date: datetime.date
+    customer_po: str = ""
+    currency: str = ""
+    total: Decimal = Decimal(0)
+    lines: tuple[OrderLineView, ...] = ()
+
+    @property
+    def erp_or_web_number(self) -> str:
+        """The number the ERP knows the order by: its ERP order number, else the web order number."""
+        return self.erp_order_number or self.web_order_number
+
+    @classmethod
+    def from_order(cls, order: Any) -> OrderView:
+        """The view of an order row (with its customer, website and lines; prefetch them to save queries)."""
+        return cls(
+            id=order.pk,
+            web_order_number=order.web_order_number,
+            erp_order_number=order.erp_order_number,
+            status=order.status,
+            customer_number=order.customer.customer_number,
+            website=order.website.name,
+            order_date=order.order_date,
+            customer_po=order.customer_po,
+            currency=order.currency,
+            total=order.total,
+            lines=tuple(
+                OrderLineView(
+                    line_number=line.line_number,
+                    product_number=line.product_number,
+                    description=line.description,
+                    quantity_ordered=line.quantity_ordered,
+                    quantity_shipped=line.quantity_shipped,
+                    unit_price=line.unit_price,
+                    line_total=line.line_total,
+                    status=line.status,
+                )
+                for line in sorted(order.lines.all(), key=lambda line: line.line_number)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class JobView:
+    """The job an attempt runs, read-only."""
+
+    id: int
+    definition_id: int
+    definition_name: str
+    idempotency_key: str
+    attempt: int
+    max_attempts: int
+
+
+@dataclass
+class ProcessorContext:
+    """What a processor gets: typed parameters, the connection, the job log, and read-only views of the
+    job and its order. `data` carries values along the pipeline (preprocessor → integration processor →
+    post processor); for an order cancellation it holds `reason` and `note`."""
+
+    job: JobView
+    parameters: dict[str, Any]
+    logger: JobLogger
+    deadline: datetime.datetime
+    connection: ConnectionInfo | None = None
+    order: OrderView | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Send it to the ERP with every call: a retried delivery must not take effect twice."""
+        return self.job.idempotency_key
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempt
+
+    def seconds_left(self) -> float:
+        """Seconds until the job's timeout; never wait on the ERP longer than this."""
+        from django.utils import timezone
+
+        return max(0.0, (self.deadline - timezone.now()).total_seconds())
+
+    def order_source(self, *, cancelled_status: str) -> OrderSource:
+        """The order source of the job's connection (its type's `ConnectionType.order_source`).
+        Raises ValidationFailed when the job has no connection or its type offers none."""
+        from countermand.integration.registry import registry
+
+        connection = self.connection
+        ctype = registry().connection_types.get(connection.type_name) if connection is not None else None
+        if connection is None or ctype is None or ctype.order_source is None:
+            raise ValidationFailed(
+                "The order history refresh needs a connection whose type can read orders from the ERP"
+                + (f"; {connection.type_name} cannot." if connection is not None else "."),
+                code="NO_ORDER_SOURCE",
+            )
+        return ctype.order_source(connection, cancelled_status, self.logger)
+
+
+# --------------------------------------------------------------------------
+# What a processor returns
+# --------------------------------------------------------------------------
+
+_RESULT_KEYS = {"erp_reference": "erpReference", "erp_status": "erpStatus", "erp_message": "erpMessage"}
+_REJECTED_KEY = "erpRejected"
+
+
+@dataclass(frozen=True)
+class ProcessorResult:
+    """What a processor reports. For an order cancellation: `erp_status` becomes the order's status
+    (empty or None: the CancelledStatus setting), `erp_reference` and `erp_message` are kept and shown.
+    `data` holds anything else worth keeping (counts, ids); it is stored with the job.
+
+    None means "not reported" (a later step's value wins, an earlier one's stays); the job row's JSON
+    holds only what was reported."""
+
+    erp_reference: str | None = None
+    erp_status: str | None = None
+    erp_message: str | None = None
+    erp_rejected: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def merged(self, later: ProcessorResult | None) -> ProcessorResult:
+        """This result updated by a later step's."""
+        if later is None:
+            return self
+        return ProcessorResult(
+            erp_reference=later.erp_reference if later.erp_reference is not None else self.erp_reference,
+            erp_status=later.erp_status if later.erp_status is not None else self.erp_status,
+            erp_message=later.erp_message if later.erp_message is not None else self.erp_message,
+            erp_rejected=later.erp_rejected or self.erp_rejected,
+            data={**self.data, **later.data},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The job row's `result` JSON: `data`'s keys, plus erpReference / erpStatus / erpMessage /
+        erpRejected when reported."""
+        result = dict(self.data)
+        for name, key in _RESULT_KEYS.items():
+            value = getattr(self, name)
+            if value is not None:
+                result[key] = value
+        if self.erp_rejected:
+            result[_REJECTED_KEY] = True
+        return result
+
+    @classmethod
+    def from_json(cls, result: dict[str, Any] | None) -> ProcessorResult:
+        """Read a job row's `result` JSON back (the inverse of `to_json`)."""
+        result = dict(result or {})
+        values = {name: result.pop(key) for name, key in _RESULT_KEYS.items() if key in result}
+        rejected = bool(result.pop(_REJECTED_KEY, False))
+        return cls(
+            **{name: None if value is None else str(value) for name, value in values.items()},
+            erp_rejected=rejected,
+            data=result,
+        )
+
+
+# --------------------------------------------------------------------------
+# Processors
+# --------------------------------------------------------------------------
+
+
+class Processor(abc.ABC):
+    """Base class of every processor. Subclasses set the class attributes and implement `execute`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[ProcessorKind] = ProcessorKind.INTEGRATION
+    connection_types: ClassVar[tuple[str, ...]] = ()  # empty: any connection, or none
+    # True: the definition's connection must be of a type with an order source (`context.order_source`).
+    needs_order_source: ClassVar[bool] = False
+    parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
+    description: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def execute(self, context: ProcessorContext) -> ProcessorResult | None:
+        """Do the work and return what the ERP said (or None); raise the errors above to fail or retry."""
+
+
+def last_success_result(job: JobView) -> ProcessorResult | None:
+    """The result of the latest successful job of the same definition before `job` (e.g. to continue
+    where the previous run of a recurring job stopped), or None."""
+    from countermand.integration.models import IntegrationJob
+
+    results = (
+        IntegrationJob.objects.filter(
+            definition_id=job.definition_id,
+            status__in=[IntegrationJob.Status.SUCCESS, IntegrationJob.Status.SUCCESS_WITH_WARNINGS],
+        )
+        .exclude(pk=job.id)
+        .order_by("-finished_at", "-pk")
+        .values_list("result", flat=True)
+    )
+    for result in results[:1]:
+        return ProcessorResult.from_json(result)
+    return None
+
+
+# --------------------------------------------------------------------------
+# Order sources: what an ERP offers the order history refresh
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErpOrderLine:
+    """An order line as the ERP reports it, in our terms. None: the ERP does not say (our default)."""
+
+    line_number: int
+    product_number: str | None = None
+    description: str | None = None
+    quantity_ordered: Decimal | None = None
+    quantity_shipped: Decimal | None = None
+    unit_price: Decimal | None = None
+    line_total: Decimal | None = None
+    status: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The fields the ERP reported, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class ErpOrder:
+    """An order as the ERP reports it, already in our terms (`status` = our ERP status code;
+    `erp_state` = the ERP's own word, for messages). None fields: the ERP does not say, leave ours."""
+
+    web_order_number: str
+    erp_order_number: str | None
+    customer_number: str
+    status: str
+    erp_state: str
+    cancelled: bool
+    order_date: datetime.date | None = None
+    customer_po: str | None = None
+    currency: str | None = None
+    subtotal: Decimal | None = None
+    tax_amount: Decimal | None = None
+    shipping_amount: Decimal | None = None
+    total: Decimal | None = None
+    lines: tuple[ErpOrderLine, ...] | None = None  # None: not read, leave our lines alone
+
+    VALUE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "order_date",
+        "customer_po",
+        "currency",
+        "subtotal",
+        "tax_amount",
+        "shipping_amount",
+        "total",
+    )
+
+    @property
+    def label(self) -> str:
+        return self.erp_order_number or self.web_order_number
+
+    def values(self) -> dict[str, Any]:
+        """The order fields besides status and ERP number that the ERP reported, by name."""
+        return {name: getattr(self, name) for name in self.VALUE_FIELDS if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """Which of our orders the refresh asks the ERP about."""
+
+    web_order_number: str
+    erp_order_number: str | None
+
+    @property
+    def erp_or_web_number(self) -> str:
+        return self.erp_order_number or self.web_order_number
+
+
+class OrderSource(Protocol):
+    """What an ERP must offer the order history refresh (see `ConnectionType.order_source`)."""
+
+    label: str  # for log lines, e.g. "Tryton http://erp:8000 database prod"
+    final_statuses: frozenset[str]  # our codes for orders the ERP changes no more (not swept)
+    cancelled_statuses: frozenset[str]  # our codes meaning cancelled
+
+    def changed_orders(
+        self,
+        *,
+        customer_numbers: Sequence[str],
+        since: datetime.datetime | None,
+        created_after: datetime.datetime | None,
+        batch_size: int,
+    ) -> Iterator[list[ErpOrder]]:
+        """Orders of these customers changed since `since` (all created after `created_after` when
+        `since` is None), lines included, in batches of at most `batch_size`."""
+        ...
+
+    def orders_for(self, orders: Sequence[OrderKey]) -> list[ErpOrder]:
+        """The ERP's current status of these orders (lines not needed); missing ones are left out."""
+        ...
+
+
+# Given the connection, our code for "cancelled" (the CancelledStatus setting) and the job log.
+OrderSourceFactory = Callable[[ConnectionInfo, str, JobLogger], OrderSource]
+
+
+@dataclass(frozen=True)
+class ConnectionType:
+    """A kind of connection (WebService, Tryton, …): what its options mean and how to check them.
+
+    `validate_options` raises `ValidationFailed` for bad options and returns the cleaned ones. `test`
+    (the Admin Console's *Test connection*) returns a short success message or raises with the reason;
+    None: the console makes a plain HTTP request to the connection's URL. `order_source` builds the
+    `OrderSource` the order history refresh reads; None: the type does not support the refresh."""
+
+    name: str
+    description: str
+    options_help: dict[str, str] = field(default_factory=dict)
+    validate_options: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    test: Callable[[ConnectionInfo], str] | None = None
+    order_source: OrderSourceFactory | None = None
+
+    def clean_options(self, options: Any) -> dict[str, Any]:
+        """The options checked: a JSON object of known options that `validate_options` accepts."""
+        if not isinstance(options, dict):
+            raise ValidationFailed("Connection options must be a JSON object.", code="INVALID_CONNECTION_OPTIONS")
+        unknown = sorted(set(options) - set(self.options_help))
+        if unknown:
+            known = ", ".join(sorted(self.options_help)) or "none"
+            raise ValidationFailed(
+                f"Unknown option(s) {', '.join(unknown)} for a {self.name} connection; known options: {known}.",
+                code="INVALID_CONNECTION_OPTIONS",
+            )
+        return self.validate_options(options) if self.validate_options else options
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of at most `size` (for ERP calls that take a bounded number of keys)."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,106 @@
+"""OrderHistoryRefresh (registered by the orders app) reads any connection type that has an order source:
+here a plugin's, in memory, through the same API the built-in connectors use."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+import pytest
+
+from countermand.core.errors import ValidationFailed
+from countermand.integration.models import IntegrationConnection, IntegrationJob
+from countermand.integration.plugin import ConnectionInfo, ConnectionType, ErpOrder, ErpOrderLine, JobLogger, OrderKey
+from countermand.integration.registry import registry
+from countermand.integration.services import job_enqueue
+from countermand.integration.testing import run_due_jobs
+from countermand.orders.models import Order
+from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+LEDGER: dict[str, ErpOrder] = {}
+
+
+class LedgerSource:
+    """An ERP that is a dict of orders."""
+
+    label = "the ledger"
+    final_statuses = frozenset({"Closed"})
+
+    def __init__(self, connection: ConnectionInfo, cancelled_status: str, logger: JobLogger) -> None:
+        self.cancelled_statuses = frozenset({cancelled_status})
+
+    def changed_orders(self, *, customer_numbers, since, created_after, batch_size) -> Iterator[list[ErpOrder]]:
+        yield [o for o in LEDGER.values() if o.customer_number in customer_numbers]
+
+    def orders_for(self, orders: Sequence[OrderKey]) -> list[ErpOrder]:
+        return [LEDGER[o.web_order_number] for o in orders if o.web_order_number in LEDGER]
+
+
+@pytest.fixture
+def ledger_type() -> Iterator[ConnectionType]:
+    ctype = ConnectionType(name="Ledger", description="Orders in a dict.", order_source=LedgerSource)
+    registry().add(ctype, "test plugin")
+    LEDGER.clear()
+    yield ctype
+    registry().connection_types.pop("Ledger")
+
+
+def erp_order(number: str, status: str, **fields) -> ErpOrder:
+    return ErpOrder(
+        web_order_number=number,
+        erp_order_number=f"L-{number}",
+        customer_number="C1000",
+        status=status,
+        erp_state=status.lower(),
+        cancelled=False,
+        **fields,
+    )
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_a_plugin_connection_types_order_source_feeds_the_refresh(shop):
+    known = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", status="Submitted")
+    LEDGER["W1"] = erp_order("W1", "Shipped")
+    LEDGER["W2"] = erp_order(
+        "W2",
+        "Submitted",
+        order_date=datetime.date(2025, 3, 1),
+        total=Decimal("12.50"),
+        lines=(ErpOrderLine(line_number=1, product_number="BOLT", quantity_ordered=Decimal(2)),),
+    )
+    connection = ConnectionFactory(name="Ledger", type_name="Ledger", url="")
+    definition = JobDefinitionFactory(
+        name="OrderHistoryRefresh",
+        job_type="Refresh",
+        connection=connection,
+        integration_processor="OrderHistoryRefresh",
+        max_retries=0,
+        order_number_parameter=False,
+    )
+
+    job = job_enqueue(definition=definition)
+    run_due_jobs()
+    job.refresh_from_db()
+
+    assert job.status == IntegrationJob.Status.SUCCESS, job.error
+    assert (job.result["imported"], job.result["status_changes"], job.result["website"]) == (1, 1, "Main Store")
+    known.refresh_from_db()
+    assert (known.status, known.erp_order_number) == ("Shipped", "L-W1")
+    imported = Order.objects.get(web_order_number="W2")
+    assert (imported.total, imported.order_date) == (Decimal("12.50"), datetime.date(2025, 3, 1))
+    assert [(line.product_number, line.quantity_ordered) for line in imported.lines.all()] == [("BOLT", Decimal(2))]
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_the_refresh_is_refused_for_a_connection_type_without_an_order_source(shop):
+    sandbox = IntegrationConnection.objects.create(name="Sandbox ERP", type_name="Sandbox", url="http://127.0.0.1:9")
+    with pytest.raises(ValidationFailed, match="reads orders from the ERP: it needs a connection of type Ledger or"):
+        JobDefinitionFactory(
+            name="Refresh",
+            connection=sandbox,
+            integration_processor="OrderHistoryRefresh",
+            order_number_parameter=False,
+        )
