@@ -1,4 +1,4 @@
-"""Fixtures that run a real Tryton 8.2 server (see ``tryton_harness``), and a shop that uses it.
+"""Fixtures that run a real Tryton 8.2 server (see ``countermand.devtools.tryton_server``), and a shop that uses it.
 
 * ``tryton_template`` (session): the Tryton database, built once per test
   session (``trytond-admin -u sale`` plus the sale set-up, ~20-30 s).
@@ -27,6 +27,13 @@ import pytest
 from django.utils import timezone
 
 from countermand.customers.models import BuyerAccount, Customer
+from countermand.devtools.tryton_server import (
+    CUSTOMER_CODE,
+    TrytonServer,
+    TrytonTemplate,
+    build_template,
+    running_server,
+)
 from countermand.integration.http import connection_info
 from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
 from countermand.integration.processors.base import ProcessorContext
@@ -36,13 +43,6 @@ from countermand.orders.models import Order
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
 from countermand.websites.models import Website
-from tests.erp.tryton_harness import (
-    CUSTOMER_CODE,
-    TrytonServer,
-    TrytonTemplate,
-    build_template,
-    running_server,
-)
 from tests.factories import (
     BuyerAccountFactory,
     CustomerFactory,

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from countermand.core.errors import ValidationFailed
+from countermand.devtools.tryton_server import TrytonServer, TrytonTemplate, running_server
 from countermand.integration.processors.base import ErpRejected, TransientError
 from countermand.integration.processors.builtin.tryton import (
     TRYTON,
@@ -16,7 +17,6 @@ from countermand.integration.processors.builtin.tryton import (
 )
 from countermand.integration.tryton_rpc import clear_session_cache
 from tests.erp.conftest import TrytonShop, processor_context
-from tests.erp.tryton_harness import TrytonServer, TrytonTemplate, running_server
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from countermand.devtools.tryton_server import SERVICE_CODE, TrytonServer, free_port
 from countermand.integration.tryton_rpc import (
     TrytonAuthError,
     TrytonClient,
@@ -24,7 +25,6 @@ from countermand.integration.tryton_rpc import (
     decode_json,
     encode_json,
 )
-from tests.erp.tryton_harness import SERVICE_CODE, TrytonServer, free_port
 
 pytestmark = pytest.mark.tryton
 
