@@ -7,7 +7,7 @@ of customer C1000 on the Demo Store (dates over ~5 years, the demo's status mix)
 as autovacuum would keep a production table. Each page is requested in-process through Django's test
 client (middleware, session, views, serialisation: the server's whole work, no network) and p50/p95 of
 the wall time is printed per page: first, deep (offset 800,000) and filtered, for the REST API and the
-storefront. The list uses an indexed OFFSET with a deferred join (countermand/api/history.py).
+storefront. The list uses an indexed OFFSET with a deferred join (countermand/orders/history.py).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
     .venv/bin/python bench/tryton_cancel.py [--orders 50] [--database-url postgres://postgres@127.0.0.1:5432/cm_bench_tryton]
                                             [--poll-seconds S]
 
-Builds a Tryton 8.2 database (the test harness's, ~25 s), starts `trytond` on 127.0.0.1, creates N sales in
-`quotation` and our N orders for them, and runs one `countermand worker` process (the product's defaults:
-on SQLite it polls every 0.5 s, on PostgreSQL LISTEN/NOTIFY wakes it). Then, measured side by side:
+Builds a Tryton 8.2 database (countermand/devtools/tryton_server.py, ~25 s), starts `trytond` on 127.0.0.1,
+creates N sales in `quotation` and our N orders for them, and runs one `countermand worker` process (the
+product's defaults: on SQLite it polls every 0.5 s, on PostgreSQL LISTEN/NOTIFY wakes it). Then, measured side by side:
 
 - **end to end, one at a time**: for each order, `order_cancel_request` (the storefront's service: checks,
   the request, the job row, one commit) — t0 — then Tryton is polled (every 5 ms, from this process) until
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, help="the worker's poll interval (default: the product's)")
     args = parser.parse_args()
 
-    from tests.erp.tryton_harness import TrytonServer, build_template
+    from countermand.devtools.tryton_server import TrytonServer, build_template
 
     with tempfile.TemporaryDirectory(prefix="bench-tryton-") as tmp:
         tmpdir = Path(tmp)

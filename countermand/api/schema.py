@@ -22,7 +22,7 @@ ERROR_DESCRIPTIONS = {
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "countermand.api.auth.BearerTokenAuthentication"
+    target_class = "countermand.api.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

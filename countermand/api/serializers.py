@@ -7,8 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from countermand.api.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderFilters, OrdersShown
 from countermand.cancellations.models import CancellationRequest
+from countermand.orders.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderFilters, OrdersShown
 from countermand.orders.models import Order, OrderStatusMapping
 
 

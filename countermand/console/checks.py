@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from countermand.core.setup_check import MISSING, OK, CheckItem, setup_check
+from countermand.cancellations.setup_check import MISSING, OK, CheckItem, setup_check
 
 CANCEL_JOB_KEY = "cancel-job"
 

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "countermand.settings",
     "countermand.websites",
     "countermand.customers",
+    "countermand.accounts",
     "countermand.orders",
     "countermand.integration",
     "countermand.cancellations",
@@ -181,7 +182,7 @@ if EMAIL_HOST_USER or os.environ.get("COUNTERMAND_EMAIL_HOST"):
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "countermand.api.schema.CountermandAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "countermand.api.auth.BearerTokenAuthentication",
+        "countermand.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

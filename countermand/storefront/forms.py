@@ -9,8 +9,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from countermand.api.auth import InvalidCredentials, LoginThrottled, credentials_check
-from countermand.api.history import OrderFilters
+from countermand.accounts.services import InvalidCredentials, LoginThrottled, credentials_check
+from countermand.orders.history import OrderFilters
 from countermand.orders.models import OrderStatusMapping
 
 

@@ -18,10 +18,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from countermand.api.history import DEFAULT_PAGE_SIZE, order_history_page, orders_shown
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
 from countermand.core.errors import NotFound, ValidationFailed
+from countermand.orders.history import DEFAULT_PAGE_SIZE, order_history_page, orders_shown
 from countermand.orders.models import Order
 from countermand.orders.policies import (
     ALREADY_CANCELLED,

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from countermand.api.auth import token_issue
+from countermand.accounts.services import token_issue
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
 from countermand.customers.selectors import actor_for_user

@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from countermand.api.auth import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME, token_issue
-from countermand.api.models import ApiToken, LoginFailure
+from countermand.accounts.models import ApiToken, LoginFailure
+from countermand.accounts.services import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME, token_issue
 from tests.factories import UserFactory
 
 TOKEN_URL = "/api/v1/auth/token"

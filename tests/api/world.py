@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from countermand.api.auth import token_issue
+from countermand.accounts.services import token_issue
 from countermand.api.roles import INTEGRATION_ADMIN, ORDER_ADMIN, READ_ONLY_ADMIN
 from countermand.core.demo import demo_load
 from countermand.websites.models import Website

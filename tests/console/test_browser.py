@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from countermand.core.setup_check import OK, setup_check
+from countermand.cancellations.setup_check import OK, setup_check
 from countermand.integration.models import JobDefinition, JobDefinitionParameter
 from countermand.settings.selectors import setting_get
 from countermand.websites.models import Website

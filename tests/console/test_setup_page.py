@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import resolve, reverse
 
-from countermand.core.setup_check import MISSING, OK, setup_check
+from countermand.cancellations.setup_check import MISSING, OK, setup_check
 from countermand.integration.models import JobDefinition
 from tests.factories import OrderFactory, WebsiteFactory
 

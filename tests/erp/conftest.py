@@ -1,4 +1,4 @@
-"""Fixtures that run a real Tryton 8.2 server (see ``tryton_harness``), and a shop that uses it.
+"""Fixtures that run a real Tryton 8.2 server (see ``countermand.devtools.tryton_server``), and a shop that uses it.
 
 * ``tryton_template`` (session): the Tryton database, built once per test
   session (``trytond-admin -u sale`` plus the sale set-up, ~20-30 s).
@@ -26,6 +26,13 @@ import pytest
 
 from countermand.connectors.tryton_rpc import clear_session_cache
 from countermand.customers.models import BuyerAccount, Customer
+from countermand.devtools.tryton_server import (
+    CUSTOMER_CODE,
+    TrytonServer,
+    TrytonTemplate,
+    build_template,
+    running_server,
+)
 from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
 from countermand.integration.plugin import ProcessorContext, ProcessorResult
 from countermand.integration.services import connection_validate
@@ -34,13 +41,6 @@ from countermand.orders.models import Order
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
 from countermand.websites.models import Website
-from tests.erp.tryton_harness import (
-    CUSTOMER_CODE,
-    TrytonServer,
-    TrytonTemplate,
-    build_template,
-    running_server,
-)
 from tests.factories import (
     BuyerAccountFactory,
     CustomerFactory,

@@ -14,11 +14,11 @@ from countermand.connectors.tryton import (
 )
 from countermand.connectors.tryton_rpc import clear_session_cache
 from countermand.core.errors import ValidationFailed
+from countermand.devtools.tryton_server import TrytonServer, TrytonTemplate, running_server
 from countermand.integration.http import connection_info
 from countermand.integration.plugin import ErpRejected, TransientError
 from countermand.integration.testing import processor_context
 from tests.erp.conftest import Ran, TrytonShop
-from tests.erp.tryton_harness import TrytonServer, TrytonTemplate, running_server
 
 pytestmark = [pytest.mark.tryton, pytest.mark.django_db]
 

@@ -24,7 +24,7 @@ from countermand.connectors.tryton_rpc import (
     decode_json,
     encode_json,
 )
-from tests.erp.tryton_harness import SERVICE_CODE, TrytonServer, free_port
+from countermand.devtools.tryton_server import SERVICE_CODE, TrytonServer, free_port
 
 pytestmark = pytest.mark.tryton
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from countermand.cancellations.setup_check import setup_check
 from countermand.core.errors import ValidationFailed
-from countermand.core.setup_check import setup_check
 from countermand.integration.models import IntegrationJob, JobDefinition
 from countermand.integration.plugin import (
     Processor,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from countermand.api.auth import MAX_FAILURES_PER_USERNAME
+from countermand.accounts.services import MAX_FAILURES_PER_USERNAME
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_confirm, cancellation_deny
 from countermand.orders.models import Order

@@ -17,15 +17,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from countermand.api import admin_serializers as s
-from countermand.api.history import order_cancellations, order_history_page, orders_shown, plain_page
 from countermand.api.permissions import HasAdminPermissions, request_actor
 from countermand.api.serializers import OrderStatusMappingSerializer, OrderSummarySerializer, pagination_data
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_resend, order_cancel_request
+from countermand.cancellations.setup_check import setup_check, setup_is_complete
 from countermand.core.errors import Conflict, NotFound, PermissionDenied
-from countermand.core.setup_check import setup_check, setup_is_complete
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.services import job_cancel, job_retry, job_run
+from countermand.orders.history import order_cancellations, order_history_page, orders_shown, plain_page
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.selectors import order_get
 from countermand.orders.services import order_import, order_update

@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from countermand.api.auth import ApiToken, credentials_check, token_issue, token_revoke
+from countermand.accounts.models import ApiToken
+from countermand.accounts.services import credentials_check, token_issue, token_revoke
 from countermand.api.errors import error_body
 from countermand.api.serializers import TokenRequestSerializer, TokenSerializer
 

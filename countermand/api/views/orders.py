@@ -10,7 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from countermand.api.history import order_history_page, orders_shown
 from countermand.api.permissions import IsBuyer
 from countermand.api.serializers import (
     CancelRequestSerializer,
@@ -26,6 +25,7 @@ from countermand.api.serializers import (
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
 from countermand.core.errors import ValidationFailed
+from countermand.orders.history import order_history_page, orders_shown
 from countermand.orders.models import Order
 from countermand.orders.policies import Actor
 from countermand.orders.selectors import buyer_order_get, buyer_orders, order_latest_cancellation, status_mappings

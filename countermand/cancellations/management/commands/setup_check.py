@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from countermand.core.setup_check import MISSING, OK, setup_check, setup_is_complete
+from countermand.cancellations.setup_check import MISSING, OK, setup_check, setup_is_complete
 
 MARKS = {OK: "OK     ", MISSING: "MISSING", "warning": "WARNING"}
 

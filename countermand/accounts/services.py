@@ -1,9 +1,10 @@
-"""Signing in for the API and the storefront: login throttling, bearer tokens, and the DRF authentication.
+"""Signing in for the API and the storefront: login throttling and bearer tokens.
 
 Tokens: `POST /api/v1/auth/token` issues `cm_<random>`; the database keeps only its SHA-256 and an expiry.
 Throttling: failed sign-ins are counted per user name and per client address over a sliding window;
 past the limit every attempt is refused with 429 — without checking the password — until the window
 has passed. A successful sign-in clears the user name's failures.
+The REST API's `Authorization: Bearer` scheme is countermand/api/authentication.py.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from django.contrib.auth import authenticate
 from django.db.models import Count, Min
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework import authentication, exceptions
 
-from countermand.api.models import ApiToken, LoginFailure
+from countermand.accounts.models import ApiToken, LoginFailure
 from countermand.core.errors import DomainError
 
 TOKEN_PREFIX = "cm_"
@@ -39,6 +39,13 @@ class LoginThrottled(DomainError):
 
 class InvalidCredentials(DomainError):
     code = "INVALID_CREDENTIALS"
+    http_status = 401
+
+
+class TokenRejected(DomainError):
+    """A bearer token that does not sign anyone in: `code` says why (TOKEN_INVALID, TOKEN_EXPIRED, USER_INACTIVE)."""
+
+    code = "TOKEN_INVALID"
     http_status = 401
 
 
@@ -111,15 +118,15 @@ def token_issue(*, user: Any) -> tuple[str, ApiToken]:
 
 
 def token_authenticate(raw: str) -> ApiToken:
-    """The live token record for `raw`. Raises AuthenticationFailed (unknown, expired, inactive user)."""
+    """The live token record for `raw`. Raises TokenRejected (unknown, expired, inactive user)."""
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw)).first()
     if token is None:
-        raise exceptions.AuthenticationFailed("The token is not valid.", code="token_invalid")
+        raise TokenRejected("The token is not valid.", code="TOKEN_INVALID")
     now = timezone.now()
     if token.expires_at <= now:
-        raise exceptions.AuthenticationFailed("The token has expired; request a new one.", code="token_expired")
+        raise TokenRejected("The token has expired; request a new one.", code="TOKEN_EXPIRED")
     if not token.user.is_active:
-        raise exceptions.AuthenticationFailed("The user is inactive.", code="user_inactive")
+        raise TokenRejected("The user is inactive.", code="USER_INACTIVE")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
@@ -127,27 +134,3 @@ def token_authenticate(raw: str) -> ApiToken:
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk).delete()
-
-
-class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <token>` with a token from `POST /api/v1/auth/token`."""
-
-    keyword = "Bearer"
-
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                "The Authorization header must be: Bearer <token>.", code="token_invalid"
-            )
-        try:
-            raw = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed("The token is not valid.", code="token_invalid") from None
-        token = token_authenticate(raw)
-        return token.user, token
-
-    def authenticate_header(self, request):
-        return f'{self.keyword} realm="api"'

@@ -16,6 +16,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "api_apitoken"  # created by the api app, which held this model before
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -31,6 +32,7 @@ class LoginFailure(models.Model):
     failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "api_loginfailure"  # created by the api app, which held this model before
         ordering = ["-failed_at"]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""Run a real Tryton 8.2 server (SQLite) for tests.
+"""Run a real Tryton 8.2 server (SQLite) for tests and benchmarks.
 
 Two levels:
 
@@ -18,9 +18,9 @@ as in a production Tryton whose workers have not picked them up yet.  That is
 what keeps a confirmed sale ``confirmed``; the harness then drives each
 further step explicitly (``process`` buttons).
 
-Without pytest, ``python tests/erp/tryton_harness.py serve`` builds a database
-and runs a server until interrupted (handy to try the Tryton processors by
-hand).
+Without pytest, ``python -m countermand.devtools.tryton_server serve`` builds a
+database and runs a server until interrupted (handy to try the Tryton
+processors by hand).
 """
 
 from __future__ import annotations
@@ -44,11 +44,10 @@ from typing import Any, Final
 
 import httpx
 
-_REPO_ROOT: Final = Path(__file__).resolve().parents[2]
-if str(_REPO_ROOT) not in sys.path:  # the harness may run as a script
-    sys.path.insert(0, str(_REPO_ROOT))
+from countermand.connectors.tryton_rpc import TrytonClient
 
-from countermand.connectors.tryton_rpc import TrytonClient  # noqa: E402
+# The folder that holds the countermand package: the set-up subprocess imports this module from it.
+_PACKAGE_PARENT: Final = Path(__file__).resolve().parents[2]
 
 ADMIN_LOGIN: Final = "admin"
 ADMIN_PASSWORD: Final = "countermand-admin-pw"
@@ -169,7 +168,8 @@ def build_template(directory: Path, database: str = DATABASE) -> TrytonTemplate:
     _run_logged(
         [
             sys.executable,
-            str(Path(__file__).resolve()),
+            "-m",
+            "countermand.devtools.tryton_server",
             "setup",
             "--config",
             str(config),
@@ -179,7 +179,7 @@ def build_template(directory: Path, database: str = DATABASE) -> TrytonTemplate:
             str(result),
         ],
         log,
-        env=_clean_env(),
+        env=_clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))),
         what="Tryton set-up (proteus)",
     )
     setup_seconds = time.monotonic() - started
