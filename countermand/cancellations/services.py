@@ -28,6 +28,7 @@ from countermand.orders.policies import (
     cancellation_blockers,
 )
 from countermand.orders.selectors import cancellation_rules
+from countermand.orders.services import StatusHeld, order_erp_status_apply
 from countermand.settings.selectors import settings_snapshot
 
 logger = logging.getLogger(__name__)
@@ -239,15 +240,13 @@ def cancellation_confirm(
         request.erp_message = erp_message
         request.resolved_at = timezone.now()
         request.save()
-        old = _set_status(order, erp_status or cancelled)
-        _event(
-            order,
-            OrderEvent.Type.CANCELLATION_CONFIRMED,
-            actor_id=None,
-            old_status=old,
+        order_erp_status_apply(
+            order_id=order.pk,
+            erp_status=erp_status or cancelled,
+            channel="",
             message=erp_message,
-            request_id=request.pk,
-            erp_reference=erp_reference,
+            event_type=OrderEvent.Type.CANCELLATION_CONFIRMED,
+            data={"request_id": request.pk, "erp_reference": erp_reference},
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
@@ -265,17 +264,37 @@ def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationReque
         request.erp_message = erp_message
         request.resolved_at = timezone.now()
         request.save()
-        old = _set_status(order, request.previous_status)
-        _event(
-            order,
-            OrderEvent.Type.CANCELLATION_DENIED,
-            actor_id=None,
-            old_status=old,
+        # previous_status is the ERP's latest word: the status hold kept it while the request was open.
+        order_erp_status_apply(
+            order_id=order.pk,
+            erp_status=request.previous_status,
+            channel="",
             message=erp_message,
-            request_id=request.pk,
+            event_type=OrderEvent.Type.CANCELLATION_DENIED,
+            data={"request_id": request.pk},
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
+
+
+def cancellation_status_hold(order: Order, erp_status: str) -> StatusHeld | None:
+    """The status hold cancellations registers on the orders' ERP-status rule (see apps.py).
+
+    While `order` (locked by the caller) has an open cancellation request it keeps its cancellation
+    status; the ERP's `erp_status` becomes the request's previous status, which a denial restores.
+    """
+    request = (
+        CancellationRequest.objects.select_for_update()
+        .filter(order_id=order.pk, state__in=CancellationRequest.OPEN_STATES)
+        .first()
+    )
+    if request is None:
+        return None
+    news = request.previous_status != erp_status
+    if news:
+        request.previous_status = erp_status
+        request.save(update_fields=["previous_status", "updated_at"])
+    return StatusHeld(reason=f"cancellation request {request.pk} is open", news=news)
 
 
 def cancellation_fail(*, request_id: int, error: str) -> CancellationRequest:

@@ -8,7 +8,7 @@ from django.test import Client
 
 from countermand.api.auth import token_issue
 from countermand.cancellations.models import CancellationRequest
-from countermand.cancellations.services import order_cancel_request
+from countermand.cancellations.services import cancellation_deny, order_cancel_request
 from countermand.customers.selectors import actor_for_user
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.services import job_cancel
@@ -416,6 +416,18 @@ def test_update_changes_the_erp_status_and_writes_an_event(integration):
     duplicate = integration.put("/api/v1/admin/orders/WEB-1002", {"erpOrderNumber": "ERP-5001"}, content_type=JSON)
     assert duplicate.status_code == 409
     assert integration.put("/api/v1/admin/orders/NOPE", {"status": "X"}, content_type=JSON).status_code == 404
+
+
+def test_update_to_shipped_during_an_open_cancellation_is_held_and_wins_after_a_denial(integration, world):
+    order = Order.objects.get(web_order_number="WEB-1006")
+    request = order_cancel_request(
+        order=order, actor=actor_for_user(world.users["buyer_c1000"]), channel="storefront", reason_code="Other"
+    )
+    response = integration.put("/api/v1/admin/orders/WEB-1006", {"status": "Shipped"}, content_type=JSON)
+    assert response.status_code == 200
+    assert response.json()["status"] == "CancellationRequested"
+    cancellation_deny(request_id=request.pk, erp_message="Already shipped")
+    assert integration.get("/api/v1/admin/orders/WEB-1006").json()["status"] == "Shipped"
 
 
 def test_import_and_update_need_the_add_order_permission(orders_admin, world):
