@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -43,9 +43,11 @@ def _require_settings_access(request: HttpRequest) -> bool:
 # ---------------------------------------------------------------- setup checklist
 
 
-def setup_view(request: HttpRequest) -> HttpResponse:
+def setup_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Cancellation setup: every step of the guide, red until done, with a link to the page that fixes it."""
-    context = page_context(request, section="system", name="Cancellation setup", title="Cancellation setup", crumb="")
+    context = page_context(
+        request, site=site, section="system", name="Cancellation setup", title="Cancellation setup", crumb=""
+    )
     context.update(console_setup_context())
     return TemplateResponse(request, "console/setup.html", context)
 
@@ -103,17 +105,19 @@ def _matches(d: SettingDefinition, q: str) -> bool:
 # ---------------------------------------------------------------- Administration > System > Application Settings
 
 
-def application_settings_view(request: HttpRequest) -> HttpResponse:
+def application_settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Application-scope values of every setting, filtered by Name (website settings: their default)."""
     can_change = _require_settings_access(request)
     q = request.GET.get("q", "")
     definitions = sorted((d for d in SETTINGS.values() if _matches(d, q)), key=lambda d: d.name.lower())
-    context = page_context(request, section="system", name="Application Settings", title="Application Settings")
+    context = page_context(
+        request, site=site, section="system", name="Application Settings", title="Application Settings"
+    )
     context.update({"rows": setting_rows(definitions, None), "q": q, "can_change": can_change})
     return TemplateResponse(request, "console/application_settings.html", context)
 
 
-def application_setting_edit_view(request: HttpRequest, name: str) -> HttpResponse:
+def application_setting_edit_view(request: HttpRequest, name: str, *, site: admin.AdminSite) -> HttpResponse:
     """Edit one setting's application value; the registry's message shows as the form error."""
     can_change = _require_settings_access(request)
     definition = SETTINGS.get(name)
@@ -146,6 +150,7 @@ def application_setting_edit_view(request: HttpRequest, name: str) -> HttpRespon
         )
     context = page_context(
         request,
+        site=site,
         section="system",
         name="Application Settings",
         title=definition.name,
@@ -174,7 +179,9 @@ def _value_text(definition: SettingDefinition, value: Any) -> str:
 # ---------------------------------------------------------------- Websites > Edit > Settings
 
 
-def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) -> HttpResponse:
+def website_setting_edit_view(
+    request: HttpRequest, website_id: int, name: str, *, site: admin.AdminSite
+) -> HttpResponse:
     """Edit one website-scope setting for one website (the Settings finger tab's Edit link)."""
     can_change = _require_settings_access(request)
     website = get_object_or_404(Website, pk=website_id)
@@ -208,6 +215,7 @@ def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) 
         )
     context = page_context(
         request,
+        site=site,
         section="websites",
         name="Websites",
         title=f"{definition.name} — {website}",
@@ -294,7 +302,7 @@ class GroupSettingsForm(forms.Form):
         return planned
 
 
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Settings grouped in pages; list settings get a + button; a website can be chosen."""
     can_change = _require_settings_access(request)
     groups = _groups()
@@ -345,7 +353,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                     return HttpResponseRedirect(request.get_full_path())
     else:
         form = GroupSettingsForm(rows=rows, website=website, disabled=not can_change)
-    context = page_context(request, section="system", name="Settings", title="Settings")
+    context = page_context(request, site=site, section="system", name="Settings", title="Settings")
     context.update(
         {
             "form": form,
