@@ -23,8 +23,9 @@ from django.utils.text import slugify
 from countermand.console.checks import console_setup_context
 from countermand.console.forms import SettingValueForm, mapped_statuses, setting_initial, setting_value_field
 from countermand.console.pages import page_context
-from countermand.settings.models import SettingChange, SystemSetting
+from countermand.settings.models import SettingChange
 from countermand.settings.registry import SETTINGS, WEBSITE, SettingDefinition, SettingError
+from countermand.settings.selectors import settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -68,32 +69,16 @@ class SettingRow:
         return self.definition.name
 
 
-def _stored_values(website: Website | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(application values, this website's values) — one query."""
-    rows = SystemSetting.objects.filter(website__isnull=True)
-    if website is not None:
-        rows = rows | SystemSetting.objects.filter(website=website)
-    application: dict[str, Any] = {}
-    site: dict[str, Any] = {}
-    for name, website_id, value in rows.values_list("name", "website_id", "value"):
-        (site if website_id else application)[name] = value
-    return application, site
-
-
 def setting_rows(definitions: list[SettingDefinition], website: Website | None) -> list[SettingRow]:
     """Each setting's effective value for the application (website None) or one website, and its source."""
-    application, site = _stored_values(website)
+    website_id = website.pk if website is not None else None
+    snapshot = settings_snapshot(names=[d.name for d in definitions], website_ids=[website_id] if website_id else [])
     rows = []
     for d in definitions:
-        if website is not None and d.name in site:
-            value, source = site[d.name], "website"
-        elif d.name in application:
-            value, source = application[d.name], "application"
-        else:
-            value, source = d.default, "default"
-        stored = d.name in (site if website is not None else application)
+        resolved = snapshot.resolve(d.name, website_id)
+        value = resolved.value
         text = d.to_text(value) if d.type != "list" else ", ".join(value) or "(empty)"
-        rows.append(SettingRow(d, value, source, text, stored))
+        rows.append(SettingRow(d, value, resolved.source, text, resolved.stored))
     return rows
 
 

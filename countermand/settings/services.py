@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from countermand.settings.models import SettingChange, SystemSetting
 from countermand.settings.registry import APPLICATION, SettingError, setting_definition
@@ -22,13 +22,21 @@ def setting_set(*, name: str, value: Any, website: Any = None, actor: Any = None
         raise SettingError(f"{name} is an application setting; set it without a website.", setting=name)
     parsed = definition.parse(value)
     row = SystemSetting.objects.select_for_update().filter(name=name, website=website).first()
-    old = row.value if row else None
     if row is None:
-        SystemSetting.objects.create(name=name, website=website, value=parsed, updated_by=actor)
-    else:
-        row.value = parsed
-        row.updated_by = actor
-        row.save(update_fields=["value", "updated_by", "updated_at"])
+        try:
+            with transaction.atomic():
+                SystemSetting.objects.create(name=name, website=website, value=parsed, updated_by=actor)
+        except IntegrityError:
+            # A concurrent first set committed the row meanwhile (nothing to lock before it existed):
+            # this one then updates it, after it, like any later set.
+            row = SystemSetting.objects.select_for_update().get(name=name, website=website)
+        else:
+            SettingChange.objects.create(name=name, website=website, old_value=None, new_value=parsed, changed_by=actor)
+            return parsed
+    old = row.value
+    row.value = parsed
+    row.updated_by = actor
+    row.save(update_fields=["value", "updated_by", "updated_at"])
     if old != parsed:
         SettingChange.objects.create(name=name, website=website, old_value=old, new_value=parsed, changed_by=actor)
     return parsed
