@@ -30,7 +30,7 @@ from countermand.customers.selectors import actor_for_user
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker
 from countermand.orders.selectors import orders_blockers
-from countermand.orders.services import order_drift_resolve
+from countermand.orders.services import order_drift_resolve, order_status_mapping_delete, order_status_mapping_save
 from countermand.settings.selectors import settings_for
 
 logger = logging.getLogger(__name__)
@@ -420,6 +420,16 @@ class OrderStatusMappingAdmin(ConsoleModelAdmin):
     list_filter = ("allow_cancellation", "allow_rma", "is_default")
     search_fields = ("erp_order_status", "display_name")
     fields = ("erp_order_status", "display_name", "allow_cancellation", "allow_rma", "is_default")
+
+    def save_model(self, request: HttpRequest, obj: OrderStatusMapping, form: Any, change: bool) -> None:
+        order_status_mapping_save(mapping=obj, actor_id=request.user.pk)
+
+    def delete_model(self, request: HttpRequest, obj: OrderStatusMapping) -> None:
+        order_status_mapping_delete(mapping_id=obj.pk, actor_id=request.user.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OrderStatusMapping]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            order_status_mapping_delete(mapping_id=pk, actor_id=request.user.pk)
 
 
 @admin.register(OrderDrift, site=console_site)

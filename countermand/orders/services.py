@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.customers.models import Customer
-from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine
+from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
+from countermand.settings.models import ConfigurationChange
+from countermand.settings.services import configuration_change_record, configuration_changes, configuration_snapshot
 from countermand.websites.models import Website
 
 ORDER_FIELDS = {
@@ -329,3 +331,43 @@ def order_drift_resolve(*, drift_id: int, actor_id: int | None, note: str = "") 
         data={"kind": drift.kind, "drift_id": drift.pk},
     )
     return drift
+
+
+# ---------------------------------------------------------------- order status mappings (configuration)
+
+
+@transaction.atomic
+def order_status_mapping_save(*, mapping: OrderStatusMapping, actor_id: int | None = None) -> OrderStatusMapping:
+    """Create or update a mapping (an instance carrying the new values, as the console form or the API
+    serializer builds it), audited. Forms and serializers check the values; the database keeps one
+    default and one mapping per ERP status (IntegrityError)."""
+    stored = OrderStatusMapping.objects.select_for_update().filter(pk=mapping.pk).first() if mapping.pk else None
+    before = configuration_snapshot(stored) if stored is not None else {}
+    mapping.save()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.ORDER_STATUS_MAPPING,
+        object_id=mapping.pk,
+        object_name=mapping.erp_order_status,
+        action=ConfigurationChange.Action.UPDATED if stored is not None else ConfigurationChange.Action.CREATED,
+        changes=configuration_changes(before, configuration_snapshot(mapping)),
+        actor_id=actor_id,
+    )
+    return mapping
+
+
+@transaction.atomic
+def order_status_mapping_delete(*, mapping_id: int, actor_id: int | None = None) -> None:
+    """Delete a mapping (its status then shows the default mapping, or the raw code), audited."""
+    mapping = OrderStatusMapping.objects.select_for_update().filter(pk=mapping_id).first()
+    if mapping is None:
+        raise NotFound(f"There is no order status mapping {mapping_id}.", code="MAPPING_NOT_FOUND")
+    before = configuration_snapshot(mapping)
+    mapping.delete()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.ORDER_STATUS_MAPPING,
+        object_id=mapping_id,
+        object_name=mapping.erp_order_status,
+        action=ConfigurationChange.Action.DELETED,
+        changes=configuration_changes(before, {}),
+        actor_id=actor_id,
+    )

@@ -145,3 +145,23 @@ def test_erp_status_apply_with_an_own_event_type_records_it_even_without_a_chang
         "Cancelled",
         {"a": 1},
     )
+
+
+def test_mapping_save_and_delete_are_audited_by_whom():
+    from countermand.orders.models import OrderStatusMapping
+    from countermand.orders.services import order_status_mapping_delete, order_status_mapping_save
+    from countermand.settings.models import ConfigurationChange
+
+    admin = StaffFactory()
+    mapping = order_status_mapping_save(
+        mapping=OrderStatusMapping(erp_order_status="Open", display_name="Open"), actor_id=admin.pk
+    )
+    mapping.allow_cancellation = True
+    order_status_mapping_save(mapping=mapping, actor_id=admin.pk)
+    order_status_mapping_delete(mapping_id=mapping.pk, actor_id=admin.pk)
+    rows = ConfigurationChange.objects.filter(kind="OrderStatusMapping").order_by("id")
+    assert [(r.action, r.changed_by) for r in rows] == [("Created", admin), ("Updated", admin), ("Deleted", admin)]
+    assert rows[1].changes == {"allow_cancellation": [False, True]}
+    assert not OrderStatusMapping.objects.exists()
+    with pytest.raises(NotFound):
+        order_status_mapping_delete(mapping_id=mapping.pk, actor_id=admin.pk)

@@ -25,10 +25,16 @@ from countermand.cancellations.services import cancellation_resend, order_cancel
 from countermand.core.errors import Conflict, NotFound, PermissionDenied
 from countermand.core.setup_check import setup_check, setup_is_complete
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
-from countermand.integration.services import job_cancel, job_retry, job_run
+from countermand.integration.services import (
+    connection_delete,
+    job_cancel,
+    job_definition_delete,
+    job_retry,
+    job_run,
+)
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.selectors import order_get
-from countermand.orders.services import order_import, order_update
+from countermand.orders.services import order_import, order_status_mapping_delete, order_update
 from countermand.settings.models import SystemSetting
 from countermand.settings.registry import SETTINGS, SettingDefinition
 from countermand.settings.selectors import settings_snapshot
@@ -67,9 +73,13 @@ class AdminViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         return Response({self.collection_key: self.get_serializer(self.get_queryset(), many=True).data})
 
+    def delete_instance(self, instance: Any) -> None:
+        """Delete through the model's service where it has one (subclasses), else the row itself."""
+        instance.delete()
+
     def perform_destroy(self, instance: Any) -> None:
         try:
-            instance.delete()
+            self.delete_instance(instance)
         except ProtectedError as exc:
             raise Conflict(f"{instance} is still in use and cannot be deleted.", code="IN_USE") from exc
 
@@ -113,6 +123,9 @@ class OrderStatusMappingViewSet(
     collection_key = "orderStatusMappings"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,)}
 
+    def delete_instance(self, instance: OrderStatusMapping) -> None:
+        order_status_mapping_delete(mapping_id=instance.pk, actor_id=self.request.user.pk)
+
 
 @crud_schema("admin: websites", s.WebsiteCollectionSerializer)
 class WebsiteViewSet(AdminViewSet, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
@@ -137,6 +150,9 @@ class ConnectionViewSet(
     collection_key = "integrationConnections"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,), "delete": (409,)}
 
+    def delete_instance(self, instance: IntegrationConnection) -> None:
+        connection_delete(connection_id=instance.pk, actor_id=self.request.user.pk)
+
 
 @crud_schema("admin: job definitions", s.JobDefinitionCollectionSerializer)
 class JobDefinitionViewSet(
@@ -154,6 +170,9 @@ class JobDefinitionViewSet(
     }
     collection_key = "jobDefinitions"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,), "delete": (409,)}
+
+    def delete_instance(self, instance: JobDefinition) -> None:
+        job_definition_delete(definition_id=instance.pk, actor_id=self.request.user.pk)
 
     @extend_schema(
         tags=["admin: job definitions"],
