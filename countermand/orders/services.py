@@ -8,6 +8,9 @@ applied by one function, `order_erp_status_apply` (and `order_update`, which han
 rule). While something holds the order's status (an open cancellation request), the order keeps showing
 it and the ERP's word is handed to the hold to remember. orders knows no cancellations: cancellations
 registers its hold here (`status_hold_register`, from its AppConfig.ready()).
+
+Order status mappings (configuration, not order state) are written here too, audited as
+ConfigurationChange rows (countermand.settings.services).
 """
 
 from __future__ import annotations

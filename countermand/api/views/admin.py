@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q, QuerySet
+from django.db.models import ProtectedError, QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -35,9 +35,8 @@ from countermand.integration.services import (
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.selectors import order_get
 from countermand.orders.services import order_import, order_status_mapping_delete, order_update
-from countermand.settings.models import SystemSetting
 from countermand.settings.registry import SETTINGS, SettingDefinition
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import SettingsSnapshot, settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -328,9 +327,10 @@ class CancellationViewSet(AdminViewSet, mixins.RetrieveModelMixin):
         return Response(self.get_serializer(self.get_queryset().get(pk=cancellation.pk)).data)
 
 
-def setting_data(name: str, website_id: int | None, snapshot: Any, stored: set[tuple[str, int | None]]) -> dict:
+def setting_data(name: str, website_id: int | None, snapshot: SettingsSnapshot) -> dict:
     definition = SETTINGS[name]
     scoped_id = website_id if definition.scope == "website" else None
+    resolved = snapshot.resolve(name, scoped_id)
     return {
         "name": name,
         "label": definition.display_label,
@@ -340,22 +340,16 @@ def setting_data(name: str, website_id: int | None, snapshot: Any, stored: set[t
         "description": definition.description,
         "choices": list(definition.choices),
         "defaultValue": definition.default,
-        "value": snapshot.get(name, scoped_id),
+        "value": resolved.value,
         "websiteId": scoped_id,
-        "isSet": (name, scoped_id) in stored,
+        "isSet": resolved.stored,
     }
 
 
 def settings_data(names: list[str], website_id: int | None) -> list[dict[str, Any]]:
-    """The settings as the Admin Console shows them: one query for the values in force, one for those stored."""
-    website_ids = [website_id] if website_id else []
-    snapshot = settings_snapshot(names=names, website_ids=website_ids)
-    stored: set[tuple[str, int | None]] = set(
-        SystemSetting.objects.filter(name__in=names)
-        .filter(Q(website__isnull=True) | Q(website_id__in=website_ids))
-        .values_list("name", "website_id")
-    )
-    return [setting_data(name, website_id, snapshot, stored) for name in names]
+    """The settings as the Admin Console shows them: the values in force and whether each is stored, one query."""
+    snapshot = settings_snapshot(names=names, website_ids=[website_id] if website_id else [])
+    return [setting_data(name, website_id, snapshot) for name in names]
 
 
 def website_or_400(website_id: int | None) -> Website | None:
