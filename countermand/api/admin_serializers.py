@@ -1,13 +1,13 @@
 """Admin API shapes. Model serializers name fields in camelCase and take their checks (lengths, ranges,
-uniqueness) from the model fields through `camel()`; saving goes through the model's own validation
-(connections' options, job definitions' processors) so the API accepts exactly what the Admin Console does.
+uniqueness) from the model fields through `camel()`; saving goes through the same services as the Admin
+Console (connection_save, job_definition_save: their validation and audit) so the API accepts exactly what
+the console does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -19,6 +19,7 @@ from countermand.api.serializers import (
     OrderSummarySerializer,
     PageQuerySerializer,
     PaginationSerializer,
+    actor_id,
     camel,
 )
 from countermand.cancellations.models import CancellationRequest
@@ -29,7 +30,7 @@ from countermand.integration.models import (
     JobDefinition,
     JobDefinitionParameter,
 )
-from countermand.integration.services import connection_validate
+from countermand.integration.services import connection_save, connection_validate, job_definition_save
 from countermand.orders.models import Order, OrderEvent
 from countermand.websites.models import Website
 
@@ -125,16 +126,13 @@ class ConnectionSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> IntegrationConnection:
         password = validated_data.pop("password", None)
         connection = IntegrationConnection(**validated_data)
-        if password is not None:
-            connection.set_password(password)
-        connection.save()
-        return connection
+        return connection_save(connection=connection, password=password, actor_id=actor_id(self))
 
     def update(self, instance: IntegrationConnection, validated_data: dict[str, Any]) -> IntegrationConnection:
-        password = validated_data.pop("password", None)
-        if password is not None:  # omitted: the stored password stays
-            instance.set_password(password)
-        return super().update(instance, validated_data)
+        password = validated_data.pop("password", None)  # omitted: the stored password stays
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        return connection_save(connection=instance, password=password, actor_id=actor_id(self))
 
 
 @extend_schema_serializer(many=False)  # a wrapper object, also for list actions
@@ -153,7 +151,9 @@ class JobDefinitionParameterSerializer(serializers.ModelSerializer):
 
 
 class JobDefinitionSerializer(serializers.ModelSerializer):
-    """A job definition with its parameters. Sending `parameters` replaces them all."""
+    """A job definition with its parameters. Sending `parameters` makes them the definition's parameters,
+    matched by name: named ones are updated in place (jobs already queued keep them), others created, and
+    the ones left out deleted."""
 
     connectionId = serializers.PrimaryKeyRelatedField(
         source="connection", queryset=IntegrationConnection.objects.all(), allow_null=True, required=False
@@ -193,27 +193,16 @@ class JobDefinitionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Parameter names must be distinct: {', '.join(duplicates)}.")
         return value
 
-    @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> JobDefinition:
         parameters = validated_data.pop("parameters", [])
-        definition = JobDefinition.objects.create(**validated_data)  # save() checks the processors
-        JobDefinitionParameter.objects.bulk_create(
-            JobDefinitionParameter(job_definition=definition, **p) for p in parameters
-        )
-        return definition
+        definition = JobDefinition(**validated_data)
+        return job_definition_save(definition=definition, parameters=parameters, actor_id=actor_id(self))
 
-    @transaction.atomic
     def update(self, instance: JobDefinition, validated_data: dict[str, Any]) -> JobDefinition:
-        parameters = validated_data.pop("parameters", None)
+        parameters = validated_data.pop("parameters", None)  # omitted: the parameters stay as they are
         for key, value in validated_data.items():
             setattr(instance, key, value)
-        instance.save()
-        if parameters is not None:
-            instance.parameters.all().delete()
-            JobDefinitionParameter.objects.bulk_create(
-                JobDefinitionParameter(job_definition=instance, **p) for p in parameters
-            )
-        return instance
+        return job_definition_save(definition=instance, parameters=parameters, actor_id=actor_id(self))
 
 
 @extend_schema_serializer(many=False)  # a wrapper object, also for list actions

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from countermand.cancellations.models import CancellationRequest
 from countermand.orders.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderFilters, OrdersShown
 from countermand.orders.models import Order, OrderStatusMapping
+from countermand.orders.services import order_status_mapping_save
 
 
 def to_camel(name: str) -> str:
@@ -80,6 +81,21 @@ class OrderStatusMappingSerializer(serializers.ModelSerializer):
                 {"isDefault": f"{others.first()} is already the default mapping; only one can be."}
             )
         return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> OrderStatusMapping:
+        return order_status_mapping_save(mapping=OrderStatusMapping(**validated_data), actor_id=actor_id(self))
+
+    def update(self, instance: OrderStatusMapping, validated_data: dict[str, Any]) -> OrderStatusMapping:
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        return order_status_mapping_save(mapping=instance, actor_id=actor_id(self))
+
+
+def actor_id(serializer: serializers.BaseSerializer) -> int | None:
+    """The id of the user the API request is made by, for the services' audit."""
+    request = serializer.context.get("request")
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
 
 
 class OrderStatusMappingCollectionSerializer(serializers.Serializer):

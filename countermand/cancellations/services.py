@@ -28,7 +28,8 @@ from countermand.orders.policies import (
     cancellation_blockers,
 )
 from countermand.orders.selectors import cancellation_rules
-from countermand.settings.selectors import settings_snapshot
+from countermand.orders.services import StatusHeld, order_erp_status_apply
+from countermand.settings.selectors import settings_for
 
 logger = logging.getLogger(__name__)
 State = CancellationRequest.State
@@ -150,16 +151,14 @@ def order_cancel_request(
         blockers = cancellation_blockers(order, rules=rules, actor=actor, force=force)
         if blockers:
             raise OrderNotCancellable(blockers)
-        snapshot = settings_snapshot(
-            names=["CancellationReasons", "OrderCancelJobName"], website_ids=[order.website_id]
-        )
-        reasons = snapshot.get("CancellationReasons", order.website_id)
+        settings = settings_for(website_id=order.website_id)
+        reasons = settings.cancellation_reasons
         if actor.kind == "buyer" and reason_code not in reasons:
             raise ValidationFailed(
                 f"{reason_code!r} is not one of the offered reasons: {', '.join(reasons)}.",
                 code="INVALID_REASON",
             )
-        definition = cancel_job_definition(snapshot.get("OrderCancelJobName"))
+        definition = cancel_job_definition(settings.order_cancel_job_name)
         request = CancellationRequest(
             order=order,
             requested_by_id=actor.user_id,
@@ -185,7 +184,7 @@ def order_cancel_request(
                         request_id=request.pk,
                         reason=reason_code,
                         message="Cancelled here only: NOT sent to the ERP, because no active "
-                        f"{snapshot.get('OrderCancelJobName')} job definition exists.",
+                        f"{settings.order_cancel_job_name} job definition exists.",
                     )
                     logger.warning("order %s cancelled locally only: no active cancel job", order)
                 else:
@@ -234,21 +233,19 @@ def cancellation_confirm(
             return request
         if request.state not in CancellationRequest.OPEN_STATES:
             raise InvalidCancellationState(f"A {request.state} cancellation cannot be confirmed.")
-        cancelled = settings_snapshot(names=["CancelledStatus"]).get("CancelledStatus")
+        cancelled = settings_for().cancelled_status
         request.state = State.CONFIRMED
         request.erp_reference = erp_reference[:200]
         request.erp_message = erp_message
         request.resolved_at = timezone.now()
         request.save()
-        old = _set_status(order, erp_status or cancelled)
-        _event(
-            order,
-            OrderEvent.Type.CANCELLATION_CONFIRMED,
-            actor_id=None,
-            old_status=old,
+        order_erp_status_apply(
+            order_id=order.pk,
+            erp_status=erp_status or cancelled,
+            channel="",
             message=erp_message,
-            request_id=request.pk,
-            erp_reference=erp_reference,
+            event_type=OrderEvent.Type.CANCELLATION_CONFIRMED,
+            data={"request_id": request.pk, "erp_reference": erp_reference},
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
@@ -266,17 +263,37 @@ def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationReque
         request.erp_message = erp_message
         request.resolved_at = timezone.now()
         request.save()
-        old = _set_status(order, request.previous_status)
-        _event(
-            order,
-            OrderEvent.Type.CANCELLATION_DENIED,
-            actor_id=None,
-            old_status=old,
+        # previous_status is the ERP's latest word: the status hold kept it while the request was open.
+        order_erp_status_apply(
+            order_id=order.pk,
+            erp_status=request.previous_status,
+            channel="",
             message=erp_message,
-            request_id=request.pk,
+            event_type=OrderEvent.Type.CANCELLATION_DENIED,
+            data={"request_id": request.pk},
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
+
+
+def cancellation_status_hold(order: Order, erp_status: str) -> StatusHeld | None:
+    """The status hold cancellations registers on the orders' ERP-status rule (see apps.py).
+
+    While `order` (locked by the caller) has an open cancellation request it keeps its cancellation
+    status; the ERP's `erp_status` becomes the request's previous status, which a denial restores.
+    """
+    request = (
+        CancellationRequest.objects.select_for_update()
+        .filter(order_id=order.pk, state__in=CancellationRequest.OPEN_STATES)
+        .first()
+    )
+    if request is None:
+        return None
+    news = request.previous_status != erp_status
+    if news:
+        request.previous_status = erp_status
+        request.save(update_fields=["previous_status", "updated_at"])
+    return StatusHeld(reason=f"cancellation request {request.pk} is open", news=news)
 
 
 def cancellation_fail(*, request_id: int, error: str) -> CancellationRequest:
@@ -300,11 +317,11 @@ def cancellation_resend(*, request_id: int, actor: Actor) -> CancellationRequest
             raise InvalidCancellationState(
                 f"Only failed or local-only cancellations can be resent; this one is {request.state}."
             )
-        snapshot = settings_snapshot(names=["OrderCancelJobName", "CancellationRequestedStatus"])
-        definition = cancel_job_definition(snapshot.get("OrderCancelJobName"))
+        settings = settings_for()
+        definition = cancel_job_definition(settings.order_cancel_job_name)
         if definition is None:
             raise Conflict(
-                f"There is no active {snapshot.get('OrderCancelJobName')} job definition to send it with; "
+                f"There is no active {settings.order_cancel_job_name} job definition to send it with; "
                 "create one (Administration › Jobs › Job Definitions) first.",
                 code="NO_ERP_JOB",
             )
@@ -321,7 +338,7 @@ def cancellation_resend(*, request_id: int, actor: Actor) -> CancellationRequest
             raise Conflict("This order already has an open cancellation.", code="ALREADY_REQUESTED") from exc
         old = order.status
         if was_local:
-            _set_status(order, snapshot.get("CancellationRequestedStatus"))
+            _set_status(order, settings.cancellation_requested_status)
         _event(
             order,
             OrderEvent.Type.CANCELLATION_RESENT,

@@ -10,12 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from countermand.console.checks import banner_context
-from countermand.console.sites import OBJECT_NAMES, SECTIONS, console_site, section_of
+from countermand.console.sections import OBJECT_NAMES, SECTIONS, section_of
 
 
 def page_context(
     request: HttpRequest,
     *,
+    site: admin.AdminSite,
     section: str,
     name: str,
     title: str,
@@ -23,10 +24,11 @@ def page_context(
     list_url: str = "",
     banner: bool = False,
 ) -> dict[str, Any]:
-    """Everything an admin template needs, plus the console's section breadcrumbs."""
+    """Everything an admin template needs (from `site`, the Admin Console serving the page), plus the
+    console's section breadcrumbs."""
     section_name = next(s.name for s in SECTIONS if s.key == section)
     context: dict[str, Any] = {
-        **console_site.each_context(request),
+        **site.each_context(request),
         "title": title,
         "subtitle": None,
         "console_section": section_name,

@@ -9,7 +9,7 @@ the cancellation setup checklist) live under /admin/ too, through `get_urls`.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import functools
 from typing import Any
 
 from django.contrib import admin
@@ -17,113 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 
+from countermand.console import views
+from countermand.console.checks import console_setup_context
 from countermand.console.forms import ConsoleSignInForm
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of a section: a registered model (`model` = "app_label.ModelName") or a console page."""
-
-    name: str
-    object_name: str
-    model: str = ""
-    url_name: str = ""  # console page: the URL name under the admin namespace
-    perm: str = ""  # console page: the permission needed to see it ("" = every staff user)
-    change_perm: str = ""  # console page: the permission needed to change what it shows
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    name: str
-    entries: tuple[Entry, ...]
-
-
-SECTIONS: tuple[Section, ...] = (
-    Section(
-        "system",
-        "Administration › System",
-        (
-            Entry("Cancellation setup", "CancellationSetup", url_name="console_setup"),
-            Entry(
-                "Application Settings",
-                "ApplicationSettings",
-                url_name="console_application_settings",
-                perm="settings.view_systemsetting",
-                change_perm="settings.change_systemsetting",
-            ),
-            Entry(
-                "Settings",
-                "Settings",
-                url_name="console_settings",
-                perm="settings.view_systemsetting",
-                change_perm="settings.change_systemsetting",
-            ),
-            Entry("Order Status Mapping", "OrderStatusMapping", model="orders.OrderStatusMapping"),
-            Entry("Setting History", "SettingChange", model="settings.SettingChange"),
-        ),
-    ),
-    Section(
-        "jobs",
-        "Administration › Jobs",
-        (
-            Entry("Connections", "Connection", model="integration.IntegrationConnection"),
-            Entry("Job Definitions", "JobDefinition", model="integration.JobDefinition"),
-            Entry("Job History", "IntegrationJob", model="integration.IntegrationJob"),
-        ),
-    ),
-    Section("websites", "Websites", (Entry("Websites", "Website", model="websites.Website"),)),
-    Section(
-        "sales",
-        "Sales",
-        (
-            Entry("Orders", "Order", model="orders.Order"),
-            Entry("Cancellations", "Cancellation", model="cancellations.CancellationRequest"),
-            Entry("Order Drift", "OrderDrift", model="orders.OrderDrift"),
-        ),
-    ),
-    Section(
-        "customers",
-        "Customers",
-        (
-            Entry("Customers", "Customer", model="customers.Customer"),
-            Entry("Buyer Accounts", "BuyerAccount", model="customers.BuyerAccount"),
-        ),
-    ),
-    Section(
-        "users",
-        "Administration › Users",
-        (
-            Entry("Users", "User", model="auth.User"),
-            Entry("Admin Roles", "Group", model="auth.Group"),
-        ),
-    ),
-)
-
-# Singular names the guide uses ("Add New Job Definition"), keyed by model label.
-OBJECT_NAMES = {
-    "orders.OrderStatusMapping": "Order Status Mapping",
-    "settings.SettingChange": "Setting Change",
-    "integration.IntegrationConnection": "Connection",
-    "integration.JobDefinition": "Job Definition",
-    "integration.IntegrationJob": "Job",
-    "websites.Website": "Website",
-    "orders.Order": "Order",
-    "cancellations.CancellationRequest": "Cancellation",
-    "orders.OrderDrift": "Order Drift",
-    "customers.Customer": "Customer",
-    "customers.BuyerAccount": "Buyer Account",
-    "auth.User": "User",
-    "auth.Group": "Admin Role",
-}
-
-
-def section_of(model_label: str) -> tuple[Section, Entry] | None:
-    for section in SECTIONS:
-        for entry in section.entries:
-            if entry.model == model_label:
-                return section, entry
-    return None
+from countermand.console.sections import SECTIONS, Entry
 
 
 class CountermandAdminSite(admin.AdminSite):
@@ -137,10 +34,8 @@ class CountermandAdminSite(admin.AdminSite):
     login_form = ConsoleSignInForm
 
     def get_urls(self):  # type: ignore[no-untyped-def]
-        from countermand.console import views
-
         def wrap(view):  # type: ignore[no-untyped-def]
-            return self.admin_view(view)
+            return self.admin_view(functools.partial(view, site=self))
 
         console_urls = [
             path("setup/", wrap(views.setup_view), name="console_setup"),
@@ -155,7 +50,7 @@ class CountermandAdminSite(admin.AdminSite):
                 name="console_application_setting_edit",
             ),
             path("system/settings/", wrap(views.settings_view), name="console_settings"),
-            path("section/<slug:key>/", wrap(self.section_view), name="console_section"),
+            path("section/<slug:key>/", self.admin_view(self.section_view), name="console_section"),
         ]
         # Before Django's own patterns: its catch-all view would answer 404 for these paths.
         return console_urls + super().get_urls()
@@ -263,8 +158,6 @@ class CountermandAdminSite(admin.AdminSite):
         return TemplateResponse(request, self.app_index_template, context)
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        from countermand.console.checks import console_setup_context
-
         return super().index(request, {**console_setup_context(), **(extra_context or {})})
 
 

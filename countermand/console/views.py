@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,8 +23,9 @@ from django.utils.text import slugify
 from countermand.console.checks import console_setup_context
 from countermand.console.forms import SettingValueForm, mapped_statuses, setting_initial, setting_value_field
 from countermand.console.pages import page_context
-from countermand.settings.models import SettingChange, SystemSetting
+from countermand.settings.models import SettingChange
 from countermand.settings.registry import SETTINGS, WEBSITE, SettingDefinition, SettingError
+from countermand.settings.selectors import settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -43,9 +44,11 @@ def _require_settings_access(request: HttpRequest) -> bool:
 # ---------------------------------------------------------------- setup checklist
 
 
-def setup_view(request: HttpRequest) -> HttpResponse:
+def setup_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Cancellation setup: every step of the guide, red until done, with a link to the page that fixes it."""
-    context = page_context(request, section="system", name="Cancellation setup", title="Cancellation setup", crumb="")
+    context = page_context(
+        request, site=site, section="system", name="Cancellation setup", title="Cancellation setup", crumb=""
+    )
     context.update(console_setup_context())
     return TemplateResponse(request, "console/setup.html", context)
 
@@ -66,32 +69,16 @@ class SettingRow:
         return self.definition.name
 
 
-def _stored_values(website: Website | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(application values, this website's values) — one query."""
-    rows = SystemSetting.objects.filter(website__isnull=True)
-    if website is not None:
-        rows = rows | SystemSetting.objects.filter(website=website)
-    application: dict[str, Any] = {}
-    site: dict[str, Any] = {}
-    for name, website_id, value in rows.values_list("name", "website_id", "value"):
-        (site if website_id else application)[name] = value
-    return application, site
-
-
 def setting_rows(definitions: list[SettingDefinition], website: Website | None) -> list[SettingRow]:
     """Each setting's effective value for the application (website None) or one website, and its source."""
-    application, site = _stored_values(website)
+    website_id = website.pk if website is not None else None
+    snapshot = settings_snapshot(names=[d.name for d in definitions], website_ids=[website_id] if website_id else [])
     rows = []
     for d in definitions:
-        if website is not None and d.name in site:
-            value, source = site[d.name], "website"
-        elif d.name in application:
-            value, source = application[d.name], "application"
-        else:
-            value, source = d.default, "default"
-        stored = d.name in (site if website is not None else application)
+        resolved = snapshot.resolve(d.name, website_id)
+        value = resolved.value
         text = d.to_text(value) if d.type != "list" else ", ".join(value) or "(empty)"
-        rows.append(SettingRow(d, value, source, text, stored))
+        rows.append(SettingRow(d, value, resolved.source, text, resolved.stored))
     return rows
 
 
@@ -103,17 +90,19 @@ def _matches(d: SettingDefinition, q: str) -> bool:
 # ---------------------------------------------------------------- Administration > System > Application Settings
 
 
-def application_settings_view(request: HttpRequest) -> HttpResponse:
+def application_settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Application-scope values of every setting, filtered by Name (website settings: their default)."""
     can_change = _require_settings_access(request)
     q = request.GET.get("q", "")
     definitions = sorted((d for d in SETTINGS.values() if _matches(d, q)), key=lambda d: d.name.lower())
-    context = page_context(request, section="system", name="Application Settings", title="Application Settings")
+    context = page_context(
+        request, site=site, section="system", name="Application Settings", title="Application Settings"
+    )
     context.update({"rows": setting_rows(definitions, None), "q": q, "can_change": can_change})
     return TemplateResponse(request, "console/application_settings.html", context)
 
 
-def application_setting_edit_view(request: HttpRequest, name: str) -> HttpResponse:
+def application_setting_edit_view(request: HttpRequest, name: str, *, site: admin.AdminSite) -> HttpResponse:
     """Edit one setting's application value; the registry's message shows as the form error."""
     can_change = _require_settings_access(request)
     definition = SETTINGS.get(name)
@@ -146,6 +135,7 @@ def application_setting_edit_view(request: HttpRequest, name: str) -> HttpRespon
         )
     context = page_context(
         request,
+        site=site,
         section="system",
         name="Application Settings",
         title=definition.name,
@@ -174,7 +164,9 @@ def _value_text(definition: SettingDefinition, value: Any) -> str:
 # ---------------------------------------------------------------- Websites > Edit > Settings
 
 
-def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) -> HttpResponse:
+def website_setting_edit_view(
+    request: HttpRequest, website_id: int, name: str, *, site: admin.AdminSite
+) -> HttpResponse:
     """Edit one website-scope setting for one website (the Settings finger tab's Edit link)."""
     can_change = _require_settings_access(request)
     website = get_object_or_404(Website, pk=website_id)
@@ -208,6 +200,7 @@ def website_setting_edit_view(request: HttpRequest, website_id: int, name: str) 
         )
     context = page_context(
         request,
+        site=site,
         section="websites",
         name="Websites",
         title=f"{definition.name} — {website}",
@@ -294,7 +287,7 @@ class GroupSettingsForm(forms.Form):
         return planned
 
 
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     """Settings grouped in pages; list settings get a + button; a website can be chosen."""
     can_change = _require_settings_access(request)
     groups = _groups()
@@ -345,7 +338,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                     return HttpResponseRedirect(request.get_full_path())
     else:
         form = GroupSettingsForm(rows=rows, website=website, disabled=not can_change)
-    context = page_context(request, section="system", name="Settings", title="Settings")
+    context = page_context(request, site=site, section="system", name="Settings", title="Settings")
     context.update(
         {
             "form": form,

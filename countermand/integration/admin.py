@@ -32,7 +32,17 @@ from countermand.integration.models import (
 )
 from countermand.integration.plugin import ProcessorKind
 from countermand.integration.registry import NONE, processor_choices, registry
-from countermand.integration.services import connection_validate, job_cancel, job_retry, job_run
+from countermand.integration.services import (
+    connection_delete,
+    connection_save,
+    connection_validate,
+    job_cancel,
+    job_definition_delete,
+    job_definition_save,
+    job_definition_validate,
+    job_retry,
+    job_run,
+)
 
 RUN_PERMISSION = "integration.add_integrationjob"
 JOB_CONTROL_PERMISSION = "integration.change_integrationjob"
@@ -116,14 +126,20 @@ class IntegrationConnectionForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit: bool = True) -> IntegrationConnection:
+        """The connection with the form's values; connection_save (IntegrationConnectionAdmin.save_model)
+        stores it, with the password."""
         connection = super().save(commit=False)
-        if self.cleaned_data.get("password"):
-            connection.set_password(self.cleaned_data["password"])
-        elif self.cleaned_data.get("clear_password"):
-            connection.password_encrypted = ""
         if commit:
-            connection.save()
+            self.save_with(actor_id=None)
         return connection
+
+    def save_with(self, *, actor_id: int | None) -> IntegrationConnection:
+        return connection_save(
+            connection=self.instance,
+            password=self.cleaned_data.get("password") or None,
+            clear_password=bool(self.cleaned_data.get("clear_password")),
+            actor_id=actor_id,
+        )
 
 
 @admin.register(IntegrationConnection, site=console_site)
@@ -134,6 +150,16 @@ class IntegrationConnectionAdmin(ConsoleModelAdmin):
     search_fields = ("name", "url")
     actions = ["test_connections"]
     readonly_fields = ("password_status", "breaker_column", "breaker_failures", "breaker_open_until")
+
+    def save_model(self, request: HttpRequest, obj: IntegrationConnection, form: Any, change: bool) -> None:
+        form.save_with(actor_id=request.user.pk)
+
+    def delete_model(self, request: HttpRequest, obj: IntegrationConnection) -> None:
+        connection_delete(connection_id=obj.pk, actor_id=request.user.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IntegrationConnection]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            connection_delete(connection_id=pk, actor_id=request.user.pk)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):  # type: ignore[no-untyped-def]
         credentials: tuple[str, ...] = ("log_on", "password", "clear_password", "password_status")
@@ -220,9 +246,21 @@ def _processor_field(kind: str, label: str) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, initial=NONE)
 
 
+# What job_definition_validate reads.
+VALIDATED_FIELDS = (
+    "preprocessor",
+    "integration_processor",
+    "post_processor",
+    "connection",
+    "recurring_cron",
+    "recurring_interval_seconds",
+)
+
+
 class JobDefinitionForm(forms.ModelForm):
-    """Processors are chosen from the processor registry; the model's clean() runs job_definition_validate,
-    so a processor that is not installed (or does not fit the connection) cannot be saved."""
+    """Processors are chosen from the processor registry; the form runs job_definition_validate (the check
+    job_definition_save makes), so a processor that is not installed (or does not fit the connection)
+    cannot be saved and the form says why."""
 
     preprocessor = _processor_field(ProcessorKind.PREPROCESSOR, "Preprocessor")
     integration_processor = _processor_field(ProcessorKind.INTEGRATION, "Integration Processor")
@@ -272,11 +310,27 @@ class JobDefinitionForm(forms.ModelForm):
                 ((name, processors[name].description or "—") for name in names if name in processors),
             )
 
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if self.errors:
+            return cleaned
+        values = {name: cleaned[name] if name in cleaned else getattr(self.instance, name) for name in VALIDATED_FIELDS}
+        probe = JobDefinition(**values)
+        try:
+            job_definition_validate(probe)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.details.get("problems") or [exc.message]) from exc
+        return cleaned
+
+
+PARAMETER_FORM_FIELDS = ("name", "value_type", "default_value", "prompt", "is_required", "sequence")
+
 
 class JobDefinitionParameterForm(forms.ModelForm):
     class Meta:
         model = JobDefinitionParameter
-        fields = ("name", "value_type", "default_value", "prompt", "is_required", "sequence")
+        fields = PARAMETER_FORM_FIELDS
         widgets = {
             "name": forms.TextInput(attrs={"size": 18}),
             "default_value": forms.TextInput(attrs={"size": 14}),
@@ -352,6 +406,29 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
         ("Recurrence", {"fields": ("recurring_interval_seconds", "recurring_cron", "last_run_at")}),
         ("Debugging", {"classes": ("collapse",), "fields": ("debugging_enabled",)}),
     )
+
+    def save_model(self, request: HttpRequest, obj: JobDefinition, form: Any, change: bool) -> None:
+        """Saved with its parameters by job_definition_save in save_related (one validated, audited write)."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        parameters = None
+        for formset in formsets:
+            if formset.model is JobDefinitionParameter:
+                formset.save(commit=False)  # what changed, for the admin's history message; nothing written
+                parameters = [
+                    {name: f.cleaned_data[name] for name in PARAMETER_FORM_FIELDS}
+                    for f in formset.forms
+                    if f.cleaned_data and not formset._should_delete_form(f) and (f.instance.pk or f.has_changed())
+                ]
+        job_definition_save(definition=form.instance, parameters=parameters, actor_id=request.user.pk)
+        form.save_m2m()
+
+    def delete_model(self, request: HttpRequest, obj: JobDefinition) -> None:
+        job_definition_delete(definition_id=obj.pk, actor_id=request.user.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[JobDefinition]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            job_definition_delete(definition_id=pk, actor_id=request.user.pk)
 
     @admin.display(description="Recurrence")
     def recurrence(self, obj: JobDefinition) -> str:

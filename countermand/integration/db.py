@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 from django.db import connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 _sqlite_writer = threading.RLock()
@@ -47,3 +48,9 @@ def db_now() -> datetime.datetime:
         cursor.execute("SELECT statement_timestamp()")
         (value,) = cursor.fetchone()
     return value.astimezone(datetime.UTC)
+
+
+def db_now_expression() -> Now | datetime.datetime:
+    """`db_now` for use inside a query, without a round trip of its own: SQL's `statement_timestamp()`
+    on PostgreSQL; on SQLite this host's clock as a value (SQLite's own has milliseconds only)."""
+    return Now() if connection.vendor == "postgresql" else timezone.now()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -61,11 +59,11 @@ class IntegrationConnection(models.Model):
         return bool(self.password_encrypted)
 
 
-PROCESSOR_FIELDS = frozenset({"preprocessor", "integration_processor", "post_processor", "connection"})
-
-
 class JobDefinition(models.Model):
-    """What to run: the processors, the connection, the parameters, retries and recurrence."""
+    """What to run: the processors, the connection, the parameters, retries and recurrence.
+
+    Written through countermand.integration.services.job_definition_save, which checks the processors
+    and the recurrence (job_definition_validate) and audits the change."""
 
     class JobType(models.TextChoices):
         REFRESH = "Refresh"
@@ -106,31 +104,9 @@ class JobDefinition(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """A definition that names a processor that is not installed (or not fit for its connection) is
-        never saved, whichever entry point saves it."""
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or PROCESSOR_FIELDS & {f.removesuffix("_id") for f in update_fields}:
-            from countermand.integration.services import job_definition_validate
-
-            job_definition_validate(self)
-        super().save(*args, **kwargs)
-
     @property
     def is_recurring(self) -> bool:
         return bool(self.recurring_interval_seconds or self.recurring_cron)
-
-    def clean(self) -> None:
-        """Forms (the Admin Console) show why a definition cannot be saved: unknown processors, bad cron."""
-        from django.core.exceptions import ValidationError
-
-        from countermand.core.errors import ValidationFailed
-        from countermand.integration.services import job_definition_validate
-
-        try:
-            job_definition_validate(self)
-        except ValidationFailed as exc:
-            raise ValidationError(exc.details.get("problems") or [exc.message]) from exc
 
 
 class JobDefinitionParameter(models.Model):

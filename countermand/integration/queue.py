@@ -36,11 +36,10 @@ from typing import Any
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from countermand.integration import outcomes
-from countermand.integration.db import db_now, write_transaction
+from countermand.integration.db import db_now, db_now_expression, write_transaction
 from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
@@ -150,7 +149,7 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
     if limit <= 0:
         return []
     erp_room = limit if connection_limit is None else min(limit, connection_limit)
-    if not IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=Now()).exists():
+    if not IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=db_now_expression()).exists():
         return []
     picked: list[tuple[int, bool]] = []
     with write_transaction():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -26,6 +26,13 @@ from countermand.integration.models import (
 )
 from countermand.integration.queue import job_finished_tell
 from countermand.integration.registry import connection_type_get, definition_processor_problems
+from countermand.settings.models import ConfigurationChange
+from countermand.settings.services import (
+    HIDDEN,
+    configuration_change_record,
+    configuration_changes,
+    configuration_snapshot,
+)
 
 
 class JobParameterError(ValidationFailed):
@@ -311,3 +318,162 @@ def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
         else:
             raise JobFinished(f"Job #{job.pk} has already finished ({job.status}); it cannot be cancelled.")
     return job
+
+
+# ---------------------------------------------------------------- configuration: connections, job definitions
+# One write path for the Admin Console and the API: validated here (not in Model.save()), audited as
+# ConfigurationChange rows like settings are (countermand.settings.services).
+
+CONNECTION_UNAUDITED = ("password_encrypted", "breaker_state", "breaker_failures", "breaker_open_until")
+DEFINITION_UNAUDITED = ("last_run_at",)
+PARAMETER_FIELDS = ("sequence", "value_type", "default_value", "prompt", "is_required")
+
+
+@transaction.atomic
+def connection_save(
+    *,
+    connection: IntegrationConnection,
+    password: str | None = None,
+    clear_password: bool = False,
+    actor_id: int | None = None,
+) -> IntegrationConnection:
+    """Create or update `connection` (an instance carrying the new values, as a form or serializer builds it).
+
+    Its type and options are checked (connection_validate; raises ValidationFailed). `password`, when not
+    None, is stored encrypted; `clear_password` removes the stored one; else the stored password stays.
+    The change is audited without the password (only that one was set or removed).
+    """
+    connection_validate(connection)
+    stored = (
+        IntegrationConnection.objects.select_for_update().filter(pk=connection.pk).first() if connection.pk else None
+    )
+    had_password = stored.has_password if stored is not None else False
+    if password is not None:
+        connection.set_password(password)
+    elif clear_password:
+        connection.password_encrypted = ""
+    connection.save()
+    before = configuration_snapshot(stored, exclude=CONNECTION_UNAUDITED) if stored is not None else {}
+    changes: dict[str, Any] = configuration_changes(
+        before, configuration_snapshot(connection, exclude=CONNECTION_UNAUDITED)
+    )
+    if password is not None or (clear_password and had_password):
+        changes["password"] = [HIDDEN if had_password else None, HIDDEN if connection.has_password else None]
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.CONNECTION,
+        object_id=connection.pk,
+        object_name=connection.name,
+        action=ConfigurationChange.Action.UPDATED if stored is not None else ConfigurationChange.Action.CREATED,
+        changes=changes,
+        actor_id=actor_id,
+    )
+    return connection
+
+
+@transaction.atomic
+def connection_delete(*, connection_id: int, actor_id: int | None = None) -> None:
+    """Delete a connection no job definition uses (raises ProtectedError otherwise), audited."""
+    connection = IntegrationConnection.objects.select_for_update().filter(pk=connection_id).first()
+    if connection is None:
+        raise NotFound(f"There is no connection {connection_id}.", code="CONNECTION_NOT_FOUND")
+    before = configuration_snapshot(connection, exclude=CONNECTION_UNAUDITED)
+    connection.delete()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.CONNECTION,
+        object_id=connection_id,
+        object_name=connection.name,
+        action=ConfigurationChange.Action.DELETED,
+        changes=configuration_changes(before, {}),
+        actor_id=actor_id,
+    )
+
+
+def _parameters_snapshot(definition: JobDefinition) -> dict[str, Any]:
+    return {
+        f"parameters.{p.name}": {field: getattr(p, field) for field in PARAMETER_FIELDS}
+        for p in JobDefinitionParameter.objects.filter(job_definition=definition)
+    }
+
+
+def _parameters_upsert(definition: JobDefinition, parameters: Sequence[Mapping[str, Any]]) -> None:
+    """Make the definition's parameters these, matched by name: existing rows are updated in place (jobs
+    already queued keep their link to them, so their typed values), new ones created, and only the
+    parameters no longer named deleted."""
+    names = [str(p.get("name") or "").strip() for p in parameters]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates or "" in names:
+        message = (
+            f"Parameter names must be distinct: {', '.join(duplicates)}."
+            if duplicates
+            else "Every parameter needs a name."
+        )
+        raise ValidationFailed(message, code="INVALID_JOB_DEFINITION", field="parameters")
+    existing = {p.name: p for p in JobDefinitionParameter.objects.select_for_update().filter(job_definition=definition)}
+    JobDefinitionParameter.objects.filter(pk__in=[p.pk for n, p in existing.items() if n not in names]).delete()
+    for name, values in zip(names, parameters, strict=True):
+        fields = {k: v for k, v in values.items() if k in PARAMETER_FIELDS}
+        parameter = existing.get(name)
+        if parameter is None:
+            JobDefinitionParameter.objects.create(job_definition=definition, name=name, **fields)
+            continue
+        changed = [k for k, v in fields.items() if getattr(parameter, k) != v]
+        for key in changed:
+            setattr(parameter, key, fields[key])
+        if changed:
+            parameter.save(update_fields=changed)
+
+
+@transaction.atomic
+def job_definition_save(
+    *,
+    definition: JobDefinition,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
+    actor_id: int | None = None,
+) -> JobDefinition:
+    """Create or update `definition` (an instance carrying the new values) and, when given, its parameters.
+
+    The processors and recurrence are checked first, the parameters against what the processors declare
+    once they are written (job_definition_validate; raises ValidationFailed, code INVALID_JOB_DEFINITION,
+    and nothing is saved). `parameters` (dicts of name, sequence, value_type, default_value,
+    prompt, is_required) become the definition's parameters, upserted by name; None leaves them alone.
+    The change (fields and parameters) is audited.
+    """
+    job_definition_validate(definition)
+    stored = JobDefinition.objects.select_for_update().filter(pk=definition.pk).first() if definition.pk else None
+    before = (
+        {**configuration_snapshot(stored, exclude=DEFINITION_UNAUDITED), **_parameters_snapshot(stored)}
+        if stored is not None
+        else {}
+    )
+    definition.save()
+    if parameters is not None:
+        _parameters_upsert(definition, parameters)
+        job_definition_validate(definition)  # the parameters against what the processors declare
+    after = {**configuration_snapshot(definition, exclude=DEFINITION_UNAUDITED), **_parameters_snapshot(definition)}
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.JOB_DEFINITION,
+        object_id=definition.pk,
+        object_name=definition.name,
+        action=ConfigurationChange.Action.UPDATED if stored is not None else ConfigurationChange.Action.CREATED,
+        changes=configuration_changes(before, after),
+        actor_id=actor_id,
+    )
+    return definition
+
+
+@transaction.atomic
+def job_definition_delete(*, definition_id: int, actor_id: int | None = None) -> None:
+    """Delete a job definition that has no jobs (raises ProtectedError otherwise), audited."""
+    definition = JobDefinition.objects.select_for_update().filter(pk=definition_id).first()
+    if definition is None:
+        raise NotFound(f"There is no job definition {definition_id}.", code="JOB_DEFINITION_NOT_FOUND")
+    before = {**configuration_snapshot(definition, exclude=DEFINITION_UNAUDITED), **_parameters_snapshot(definition)}
+    definition.delete()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.JOB_DEFINITION,
+        object_id=definition_id,
+        object_name=definition.name,
+        action=ConfigurationChange.Action.DELETED,
+        changes=configuration_changes(before, {}),
+        actor_id=actor_id,
+    )

@@ -30,8 +30,8 @@ from countermand.customers.selectors import actor_for_user
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker
 from countermand.orders.selectors import orders_blockers
-from countermand.orders.services import order_drift_resolve
-from countermand.settings.selectors import setting_get
+from countermand.orders.services import order_drift_resolve, order_status_mapping_delete, order_status_mapping_save
+from countermand.settings.selectors import settings_for
 
 logger = logging.getLogger(__name__)
 State = CancellationRequest.State
@@ -282,7 +282,7 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
         if not self.has_cancel_permission(request):
             raise PermissionDenied
         actor = _admin_actor(request)
-        reasons = setting_get("CancellationReasons", website_id=order.website_id)
+        reasons = settings_for(website_id=order.website_id).cancellation_reasons
         form = CancelOrderForm(request.POST or None, reasons=reasons, may_force=actor.may_force)
         if request.method == "POST" and form.is_valid():
             try:
@@ -323,7 +323,7 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
         """Cancel many orders with one reason (channel "bulk"); each order succeeds or says why not."""
         actor = _admin_actor(request)
         orders = list(queryset.select_related("website", "customer").order_by("pk"))
-        reasons = setting_get("CancellationReasons")
+        reasons = settings_for().cancellation_reasons
         if "apply" in request.POST:
             form = CancelOrderForm(request.POST, reasons=reasons, may_force=actor.may_force)
             if form.is_valid():
@@ -420,6 +420,16 @@ class OrderStatusMappingAdmin(ConsoleModelAdmin):
     list_filter = ("allow_cancellation", "allow_rma", "is_default")
     search_fields = ("erp_order_status", "display_name")
     fields = ("erp_order_status", "display_name", "allow_cancellation", "allow_rma", "is_default")
+
+    def save_model(self, request: HttpRequest, obj: OrderStatusMapping, form: Any, change: bool) -> None:
+        order_status_mapping_save(mapping=obj, actor_id=request.user.pk)
+
+    def delete_model(self, request: HttpRequest, obj: OrderStatusMapping) -> None:
+        order_status_mapping_delete(mapping_id=obj.pk, actor_id=request.user.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OrderStatusMapping]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            order_status_mapping_delete(mapping_id=pk, actor_id=request.user.pk)
 
 
 @admin.register(OrderDrift, site=console_site)

@@ -15,17 +15,6 @@ from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker, CancellationRules, cancellation_blockers
 from countermand.settings.selectors import settings_snapshot
 
-RULE_SETTINGS = (
-    "OrderCancelStatuses",
-    "CancellableOrderStatuses",
-    "AllowCancellationRequest",
-    "OrderCancelJobName",
-    "CancellationRequestedStatus",
-    "CancelledStatus",
-    "CancellationWithoutErpJob",
-    "CancellationWindowDays",
-)
-
 
 def status_mappings() -> list[OrderStatusMapping]:
     return list(OrderStatusMapping.objects.all())
@@ -50,10 +39,11 @@ def cancellation_rules(orders: Iterable[Order], *, today: datetime.date | None =
     """Load every fact the rules read for these orders: four queries, however many orders."""
     orders = list(orders)
     website_ids = {o.website_id for o in orders}
-    snapshot = settings_snapshot(names=RULE_SETTINGS, website_ids=website_ids)
+    snapshot = settings_snapshot(website_ids=website_ids)
+    application = snapshot.for_website(None)
+    per_website = {w: snapshot.for_website(w) for w in website_ids}
     mappings = status_mappings()
-    job_name = snapshot.get("OrderCancelJobName")
-    cancel_job_active = JobDefinition.objects.filter(name=job_name, is_active=True).exists()
+    cancel_job_active = JobDefinition.objects.filter(name=application.order_cancel_job_name, is_active=True).exists()
     open_ids = (
         set(
             CancellationRequest.objects.filter(
@@ -64,16 +54,16 @@ def cancellation_rules(orders: Iterable[Order], *, today: datetime.date | None =
         else set()
     )
     return CancellationRules(
-        order_cancel_statuses=frozenset(snapshot.get("OrderCancelStatuses")),
-        requested_status=snapshot.get("CancellationRequestedStatus"),
-        cancelled_status=snapshot.get("CancelledStatus"),
+        order_cancel_statuses=frozenset(application.order_cancel_statuses),
+        requested_status=application.cancellation_requested_status,
+        cancelled_status=application.cancelled_status,
         cancel_job_active=cancel_job_active,
-        without_job_mode=snapshot.get("CancellationWithoutErpJob"),
+        without_job_mode=application.cancellation_without_erp_job,
         status_display=status_display_map(mappings),
         mapping_allows=frozenset(m.erp_order_status for m in mappings if m.allow_cancellation),
-        website_allows={w: bool(snapshot.get("AllowCancellationRequest", w)) for w in website_ids},
-        website_cancellable_statuses={w: frozenset(snapshot.get("CancellableOrderStatuses", w)) for w in website_ids},
-        website_window_days={w: int(snapshot.get("CancellationWindowDays", w)) for w in website_ids},
+        website_allows={w: s.allow_cancellation_request for w, s in per_website.items()},
+        website_cancellable_statuses={w: frozenset(s.cancellable_order_statuses) for w, s in per_website.items()},
+        website_window_days={w: s.cancellation_window_days for w, s in per_website.items()},
         orders_with_open_request=frozenset(open_ids),
         today=today or timezone.localdate(),
     )

@@ -2,12 +2,22 @@
 
 Every function locks the order row (when it exists), writes an OrderEvent, and is the only way its
 fields change. Cancellations have their own services in countermand.cancellations.services.
+
+A status that comes from the ERP (refresh, the admin API's `PUT orders/{n}`, a cancellation's outcome) is
+applied by one function, `order_erp_status_apply` (and `order_update`, which hands a status to the same
+rule). While something holds the order's status (an open cancellation request), the order keeps showing
+it and the ERP's word is handed to the hold to remember. orders knows no cancellations: cancellations
+registers its hold here (`status_hold_register`, from its AppConfig.ready()).
+
+Order status mappings (configuration, not order state) are written here too, audited as
+ConfigurationChange rows (countermand.settings.services).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,7 +26,9 @@ from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.customers.models import Customer
-from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine
+from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
+from countermand.settings.models import ConfigurationChange
+from countermand.settings.services import configuration_change_record, configuration_changes, configuration_snapshot
 from countermand.websites.models import Website
 
 ORDER_FIELDS = {
@@ -54,6 +66,44 @@ DECIMAL_FIELDS = {
 
 class OrderDataInvalid(ValidationFailed):
     code = "INVALID_ORDER"
+
+
+@dataclass(frozen=True)
+class StatusHeld:
+    """A status hold kept the order's status: `reason` says why (for the OrderEvent), `news` whether the
+    hold had not yet remembered this ERP status (nothing is recorded for a status heard before)."""
+
+    reason: str
+    news: bool
+
+
+StatusHold = Callable[[Order, str], StatusHeld | None]
+"""A rule that may keep an order's shown status: called with the order (locked, in the caller's
+transaction) and the status the ERP reports. When it holds the status it remembers the ERP's word itself
+(e.g. as the cancellation request's previous status) and returns a StatusHeld; else None."""
+
+_status_holds: list[StatusHold] = []
+
+
+def status_hold_register(hold: StatusHold) -> None:
+    """Register a status hold (once; an app does it in its AppConfig.ready())."""
+    if hold not in _status_holds:
+        _status_holds.append(hold)
+
+
+def _status_held(order: Order, erp_status: str) -> StatusHeld | None:
+    for hold in _status_holds:
+        held = hold(order, erp_status)
+        if held is not None:
+            return held
+    return None
+
+
+def _lock_order(order_id: int) -> Order:
+    try:
+        return Order.objects.select_for_update().get(pk=order_id)
+    except Order.DoesNotExist:
+        raise NotFound("The order no longer exists.", code="ORDER_NOT_FOUND") from None
 
 
 def _clean(values: Mapping[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
@@ -135,13 +185,21 @@ def order_update(
     channel: str = "api",
     message: str = "",
 ) -> Order:
-    """Update an order from the ERP (e.g. its status). Lines, when given, replace the order's lines."""
-    try:
-        order = Order.objects.select_for_update().get(pk=order_id)
-    except Order.DoesNotExist:
-        raise NotFound("The order no longer exists.", code="ORDER_NOT_FOUND") from None
+    """Update an order from the ERP. Lines, when given, replace the order's lines.
+
+    A `status` in `values` is the ERP's: it goes through the same rule as `order_erp_status_apply` (held
+    while a cancellation is open). Writes one OrderEvent: StatusChanged when the status changed, else
+    Updated (its data says when the ERP's status was held, and by what).
+    """
+    order = _lock_order(order_id)
     cleaned = _clean(values, ORDER_FIELDS, "order")
+    erp_status = cleaned.pop("status", None)
     old_status = order.status
+    held = None
+    if erp_status is not None and erp_status != order.status:
+        held = _status_held(order, erp_status)
+        if held is None:
+            cleaned["status"] = erp_status
     changed = {k: v for k, v in cleaned.items() if getattr(order, k) != v}
     for key, value in changed.items():
         setattr(order, key, value)
@@ -153,7 +211,11 @@ def order_update(
             raise Conflict("Another order already has that ERP order number.", code="ORDER_EXISTS") from exc
     if lines is not None:
         _replace_lines(order, lines)
-    if changed or lines is not None:
+    news = held is not None and held.news
+    if changed or lines is not None or news:
+        data: dict[str, Any] = {"fields": sorted(changed), "lines": lines is not None}
+        if held is not None:
+            data.update(erp_status=erp_status, held_by=held.reason)
         OrderEvent.objects.create(
             order=order,
             type=OrderEvent.Type.STATUS_CHANGED if "status" in changed else OrderEvent.Type.UPDATED,
@@ -161,8 +223,71 @@ def order_update(
             channel=channel,
             old_status=old_status,
             new_status=order.status,
+            message=message or (_held_message(erp_status or "", held.reason) if news and held else ""),
+            data=data,
+        )
+    return order
+
+
+def _held_message(erp_status: str, held: str) -> str:
+    return f"The ERP reports {erp_status}; the status is kept while {held}."
+
+
+def order_erp_status_apply(
+    *,
+    order_id: int,
+    erp_status: str,
+    channel: str,
+    actor_id: int | None = None,
+    message: str = "",
+    event_type: str = OrderEvent.Type.STATUS_CHANGED,
+    data: Mapping[str, Any] | None = None,
+) -> Order:
+    """Apply a status the ERP reports for an order: the one rule for ERP statuses.
+
+    Locks the order. While a registered status hold keeps the order's status (an open cancellation
+    request: the order goes on showing its cancellation status), the status is not changed; the hold
+    remembers `erp_status` (the request's previous status, so that a denial restores the ERP's latest
+    word) and an Updated event records what the ERP said (once per new word). Otherwise the order takes
+    `erp_status` and an event of `event_type` (StatusChanged; a cancellation's outcome names its own,
+    e.g. CancellationConfirmed, and always gets one) records old and new status with `data`.
+
+    Nothing is written when the status is unchanged and the caller names no event type of its own.
+    Call it inside the caller's transaction when the caller has more to write (it nests).
+    """
+    erp_status = _clean({"status": erp_status}, ORDER_FIELDS, "order")["status"]
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        old_status = order.status
+        held = _status_held(order, erp_status) if erp_status != old_status else None
+        if held is not None:
+            if not held.news:
+                return order
+            OrderEvent.objects.create(
+                order=order,
+                type=OrderEvent.Type.UPDATED,
+                actor_id=actor_id,
+                channel=channel,
+                old_status=old_status,
+                new_status=old_status,
+                message=message or _held_message(erp_status, held.reason),
+                data={**(data or {}), "erp_status": erp_status, "held_by": held.reason},
+            )
+            return order
+        if erp_status != old_status:
+            order.status = erp_status
+            order.save(update_fields=["status", "updated_at"])
+        elif event_type == OrderEvent.Type.STATUS_CHANGED:
+            return order
+        OrderEvent.objects.create(
+            order=order,
+            type=event_type,
+            actor_id=actor_id,
+            channel=channel,
+            old_status=old_status,
+            new_status=order.status,
             message=message,
-            data={"fields": sorted(changed), "lines": lines is not None},
+            data=dict(data or {}),
         )
     return order
 
@@ -209,3 +334,43 @@ def order_drift_resolve(*, drift_id: int, actor_id: int | None, note: str = "") 
         data={"kind": drift.kind, "drift_id": drift.pk},
     )
     return drift
+
+
+# ---------------------------------------------------------------- order status mappings (configuration)
+
+
+@transaction.atomic
+def order_status_mapping_save(*, mapping: OrderStatusMapping, actor_id: int | None = None) -> OrderStatusMapping:
+    """Create or update a mapping (an instance carrying the new values, as the console form or the API
+    serializer builds it), audited. Forms and serializers check the values; the database keeps one
+    default and one mapping per ERP status (IntegrityError)."""
+    stored = OrderStatusMapping.objects.select_for_update().filter(pk=mapping.pk).first() if mapping.pk else None
+    before = configuration_snapshot(stored) if stored is not None else {}
+    mapping.save()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.ORDER_STATUS_MAPPING,
+        object_id=mapping.pk,
+        object_name=mapping.erp_order_status,
+        action=ConfigurationChange.Action.UPDATED if stored is not None else ConfigurationChange.Action.CREATED,
+        changes=configuration_changes(before, configuration_snapshot(mapping)),
+        actor_id=actor_id,
+    )
+    return mapping
+
+
+@transaction.atomic
+def order_status_mapping_delete(*, mapping_id: int, actor_id: int | None = None) -> None:
+    """Delete a mapping (its status then shows the default mapping, or the raw code), audited."""
+    mapping = OrderStatusMapping.objects.select_for_update().filter(pk=mapping_id).first()
+    if mapping is None:
+        raise NotFound(f"There is no order status mapping {mapping_id}.", code="MAPPING_NOT_FOUND")
+    before = configuration_snapshot(mapping)
+    mapping.delete()
+    configuration_change_record(
+        kind=ConfigurationChange.Kind.ORDER_STATUS_MAPPING,
+        object_id=mapping_id,
+        object_name=mapping.erp_order_status,
+        action=ConfigurationChange.Action.DELETED,
+        changes=configuration_changes(before, {}),
+        actor_id=actor_id,
+    )

@@ -34,7 +34,7 @@ class WebsiteAdmin(ConsoleModelAdmin):
         ]
 
     def setting_edit_view(self, request: HttpRequest, website_id: int, name: str) -> HttpResponse:
-        return website_setting_edit_view(request, website_id, name)
+        return website_setting_edit_view(request, website_id, name, site=self.admin_site)
 
     def changeform_view(
         self,

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
 from countermand.accounts.services import token_issue
 from countermand.cancellations.models import CancellationRequest
-from countermand.cancellations.services import order_cancel_request
+from countermand.cancellations.services import cancellation_deny, order_cancel_request
 from countermand.customers.selectors import actor_for_user
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
+from countermand.integration.runner import typed_parameters
 from countermand.integration.services import job_cancel
 from countermand.orders.models import Order, OrderEvent, OrderStatusMapping
-from countermand.settings.models import SettingChange
+from countermand.settings.models import ConfigurationChange, SettingChange
 from countermand.settings.selectors import setting_get
 from tests.factories import StaffFactory
 
@@ -139,6 +142,24 @@ def test_mapping_crud(integration):
     assert integration.get(f"/api/v1/admin/orderstatusmappings/{mapping_id}").status_code == 404
 
 
+def test_mapping_changes_are_audited(integration):
+    mapping_id = integration.post(
+        "/api/v1/admin/orderstatusmappings",
+        {"erpOrderStatus": "Backordered", "displayName": "Back-ordered"},
+        content_type=JSON,
+    ).json()["id"]
+    integration.patch(f"/api/v1/admin/orderstatusmappings/{mapping_id}", {"allowCancellation": True}, content_type=JSON)
+    integration.delete(f"/api/v1/admin/orderstatusmappings/{mapping_id}")
+    rows = ConfigurationChange.objects.filter(kind="OrderStatusMapping", object_id=mapping_id).order_by("id")
+    assert [(r.action, r.object_name) for r in rows] == [
+        ("Created", "Backordered"),
+        ("Updated", "Backordered"),
+        ("Deleted", "Backordered"),
+    ]
+    assert rows[1].changes == {"allow_cancellation": [False, True]}
+    assert rows[2].changes["display_name"] == ["Back-ordered", None]
+
+
 def test_mapping_for_an_existing_status_or_a_second_default_is_400(integration):
     duplicate = integration.post(
         "/api/v1/admin/orderstatusmappings", {"erpOrderStatus": "Submitted", "displayName": "x"}, content_type=JSON
@@ -202,6 +223,30 @@ def test_connection_password_is_write_only_and_stored_encrypted(integration):
     assert IntegrationConnection.objects.get(pk=body["id"]).get_password() == "s3cret"
 
 
+def test_connection_changes_are_audited_without_the_password(integration):
+    created = integration.post(
+        "/api/v1/admin/integrationconnections",
+        {"name": "Main ERP", "typeName": "WebService", "url": "https://erp.example.com", "password": "s3cret"},
+        content_type=JSON,
+    ).json()
+    integration.patch(
+        f"/api/v1/admin/integrationconnections/{created['id']}",
+        {"url": "https://erp2.example.com", "password": "n3w-s3cret"},
+        content_type=JSON,
+    )
+    integration.patch(f"/api/v1/admin/integrationconnections/{created['id']}", {"isActive": True}, content_type=JSON)
+    assert integration.delete(f"/api/v1/admin/integrationconnections/{created['id']}").status_code == 204
+    rows = ConfigurationChange.objects.filter(kind="Connection", object_id=created["id"]).order_by("id")
+    assert [r.action for r in rows] == ["Created", "Updated", "Deleted"]  # the no-op update is not recorded
+    assert rows[0].changes["password"] == [None, "(hidden)"]
+    assert rows[1].changes == {
+        "url": ["https://erp.example.com", "https://erp2.example.com"],
+        "password": ["(hidden)", "(hidden)"],
+    }
+    stored = " ".join(str(r.changes) for r in rows)
+    assert "s3cret" not in stored and "password_encrypted" not in stored
+
+
 def test_connection_of_an_unknown_type_is_400(integration):
     response = integration.post(
         "/api/v1/admin/integrationconnections", {"name": "X", "typeName": "Carrier pigeon"}, content_type=JSON
@@ -257,6 +302,71 @@ def test_job_definition_with_parameters_is_created_updated_and_run(integration):
     assert run.status_code == 201
     assert run.json()["status"] == "Queued"
     assert {p["name"]: p["value"] for p in run.json()["parameters"]} == {"Days": "3", "Verbose": "false"}
+
+
+def test_a_queued_job_keeps_its_typed_parameters_after_its_definition_is_updated_through_the_api(integration):
+    created = integration.post(
+        "/api/v1/admin/jobdefinitions",
+        {
+            "name": "Nightly report",
+            "integrationProcessor": "NoOp",
+            "parameters": [
+                {"sequence": 1, "name": "Days", "valueType": "Number", "defaultValue": "7"},
+                {"sequence": 2, "name": "Verbose", "valueType": "Boolean", "defaultValue": "false"},
+                {"sequence": 3, "name": "Dropped", "valueType": "String"},
+            ],
+        },
+        content_type=JSON,
+    ).json()
+    days_id = next(p["id"] for p in created["parameters"] if p["name"] == "Days")
+    job_id = integration.post(
+        f"/api/v1/admin/jobdefinitions/{created['id']}/run", {"parameters": {"Days": "3"}}, content_type=JSON
+    ).json()["id"]
+    updated = integration.put(
+        f"/api/v1/admin/jobdefinitions/{created['id']}",
+        {
+            "name": "Nightly report",
+            "integrationProcessor": "NoOp",
+            "parameters": [
+                {"sequence": 1, "name": "Days", "valueType": "Number", "prompt": "How many days back"},
+                {"sequence": 2, "name": "Verbose", "valueType": "Boolean", "defaultValue": "false"},
+                {"sequence": 3, "name": "Since", "valueType": "Date"},
+            ],
+        },
+        content_type=JSON,
+    )
+    assert updated.status_code == 200, updated.json()
+    by_name = {p["name"]: p for p in updated.json()["parameters"]}
+    assert sorted(by_name) == ["Days", "Since", "Verbose"]
+    assert by_name["Days"]["id"] == days_id and by_name["Days"]["prompt"] == "How many days back"
+    assert typed_parameters(IntegrationJob.objects.get(pk=job_id)) == {
+        "Days": Decimal("3"),
+        "Verbose": False,
+        "Dropped": "",
+    }
+
+
+def test_job_definition_changes_are_audited_with_their_parameters(integration, world):
+    created = integration.post(
+        "/api/v1/admin/jobdefinitions",
+        {"name": "Audited", "integrationProcessor": "NoOp", "parameters": [{"name": "Days", "valueType": "Number"}]},
+        content_type=JSON,
+    ).json()
+    integration.patch(
+        f"/api/v1/admin/jobdefinitions/{created['id']}",
+        {"maxRetries": 2, "parameters": [{"name": "Days", "valueType": "Number", "defaultValue": "7"}]},
+        content_type=JSON,
+    )
+    assert integration.delete(f"/api/v1/admin/jobdefinitions/{created['id']}").status_code == 204
+    rows = ConfigurationChange.objects.filter(kind="JobDefinition", object_id=created["id"]).order_by("id")
+    assert [r.action for r in rows] == ["Created", "Updated", "Deleted"]
+    assert {r.changed_by.username for r in rows} == {"integrationadmin"}
+    assert rows[0].changes["name"] == [None, "Audited"]
+    days = {"sequence": 1, "value_type": "Number", "prompt": "", "is_required": False}
+    assert rows[1].changes == {
+        "max_retries": [5, 2],
+        "parameters.Days": [{**days, "default_value": ""}, {**days, "default_value": "7"}],
+    }
 
 
 def test_job_definition_naming_an_unknown_processor_is_400(integration):
@@ -416,6 +526,18 @@ def test_update_changes_the_erp_status_and_writes_an_event(integration):
     duplicate = integration.put("/api/v1/admin/orders/WEB-1002", {"erpOrderNumber": "ERP-5001"}, content_type=JSON)
     assert duplicate.status_code == 409
     assert integration.put("/api/v1/admin/orders/NOPE", {"status": "X"}, content_type=JSON).status_code == 404
+
+
+def test_update_to_shipped_during_an_open_cancellation_is_held_and_wins_after_a_denial(integration, world):
+    order = Order.objects.get(web_order_number="WEB-1006")
+    request = order_cancel_request(
+        order=order, actor=actor_for_user(world.users["buyer_c1000"]), channel="storefront", reason_code="Other"
+    )
+    response = integration.put("/api/v1/admin/orders/WEB-1006", {"status": "Shipped"}, content_type=JSON)
+    assert response.status_code == 200
+    assert response.json()["status"] == "CancellationRequested"
+    cancellation_deny(request_id=request.pk, erp_message="Already shipped")
+    assert integration.get("/api/v1/admin/orders/WEB-1006").json()["status"] == "Shipped"
 
 
 def test_import_and_update_need_the_add_order_permission(orders_admin, world):

@@ -20,6 +20,7 @@ from countermand.integration.models import IntegrationJob, JobDefinition, JobDef
 from countermand.integration.services import JobParameterError
 from countermand.orders.models import Order, OrderEvent
 from countermand.orders.policies import ADMIN, Actor
+from countermand.orders.services import order_erp_status_apply, order_update
 from countermand.settings.services import setting_set
 from tests.factories import OrderFactory
 
@@ -189,6 +190,72 @@ def test_deny_restores_the_previous_status_and_keeps_the_erp_message(shop, djang
     # A denied request is closed: once its job has finished, the buyer may ask again.
     IntegrationJob.objects.filter(pk=cr.job_id).update(status="Success")
     assert request(shop, order).state == State.REQUESTED
+
+
+def test_erp_status_during_an_open_request_is_held_and_remembered_as_the_previous_status(shop):
+    order = OrderFactory(website=shop.website, customer=shop.customer, status="Submitted")
+    cr = request(shop, order)
+    order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh")
+    order.refresh_from_db()
+    cr.refresh_from_db()
+    assert (order.status, cr.previous_status) == ("CancellationRequested", "Shipped")
+    event = OrderEvent.objects.filter(order=order).last()
+    assert (event.type, event.old_status, event.new_status, event.channel) == (
+        "Updated",
+        "CancellationRequested",
+        "CancellationRequested",
+        "refresh",
+    )
+    assert event.data == {"erp_status": "Shipped", "held_by": f"cancellation request {cr.pk} is open"}
+    assert "The ERP reports Shipped" in event.message
+    # The same word again is no news: no second event.
+    order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh")
+    assert OrderEvent.objects.filter(order=order, type="Updated").count() == 1
+
+
+def test_erp_reports_shipped_during_an_open_request_then_denies_and_the_order_ends_shipped(shop):
+    order = OrderFactory(website=shop.website, customer=shop.customer, status="Submitted")
+    cr = request(shop, order)
+    order_update(order_id=order.pk, values={"status": "Shipped"}, channel="api")
+    assert Order.objects.get(pk=order.pk).status == "CancellationRequested"
+    cancellation_deny(request_id=cr.pk, erp_message="Already shipped")
+    order.refresh_from_db()
+    assert order.status == "Shipped"
+    denied = OrderEvent.objects.get(order=order, type="CancellationDenied")
+    assert (denied.old_status, denied.new_status) == ("CancellationRequested", "Shipped")
+
+
+def test_order_update_during_an_open_request_applies_other_fields_and_holds_the_status(shop):
+    order = OrderFactory(website=shop.website, customer=shop.customer, status="Submitted")
+    cr = request(shop, order)
+    order_update(order_id=order.pk, values={"status": "Shipped", "customer_po": "PO-7"}, channel="api")
+    order.refresh_from_db()
+    cr.refresh_from_db()
+    assert (order.status, order.customer_po, cr.previous_status) == ("CancellationRequested", "PO-7", "Shipped")
+    event = OrderEvent.objects.filter(order=order).last()
+    assert (event.type, event.data["fields"], event.data["erp_status"]) == ("Updated", ["customer_po"], "Shipped")
+
+
+def test_erp_status_after_the_request_is_resolved_is_applied(shop):
+    order = OrderFactory(website=shop.website, customer=shop.customer, status="Submitted")
+    cr = request(shop, order)
+    cancellation_deny(request_id=cr.pk, erp_message="no")
+    order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh")
+    cr.refresh_from_db()
+    assert Order.objects.get(pk=order.pk).status == "Shipped" and cr.previous_status == "Submitted"
+
+
+def test_confirm_records_one_confirmed_event_with_old_and_new_status(shop):
+    order = OrderFactory(website=shop.website, customer=shop.customer, status="Submitted")
+    cr = request(shop, order)
+    cancellation_confirm(request_id=cr.pk, erp_status="X-CANCELLED", erp_reference="R-9", erp_message="done")
+    events = [(e.type, e.old_status, e.new_status) for e in OrderEvent.objects.filter(order=order)]
+    assert events == [
+        ("CancellationRequested", "Submitted", "CancellationRequested"),
+        ("CancellationConfirmed", "CancellationRequested", "X-CANCELLED"),
+    ]
+    confirmed = OrderEvent.objects.get(order=order, type="CancellationConfirmed")
+    assert (confirmed.message, confirmed.data) == ("done", {"request_id": cr.pk, "erp_reference": "R-9"})
 
 
 def test_denied_request_cannot_then_be_confirmed(shop):

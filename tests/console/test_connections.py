@@ -189,3 +189,22 @@ def test_only_integration_admins_manage_connections(reader_client, order_client,
         assert client.post(test_url).status_code == 403
     assert integration_client.post(reverse(ADD), connection_data(name="Second")).status_code == 302
     assert integration_client.post(test_url).status_code == 302
+
+
+def test_connection_changes_in_the_console_are_audited_without_the_password(admin_client, superuser):
+    from countermand.settings.models import ConfigurationChange
+
+    admin_client.post(reverse(ADD), connection_data(password="erp-secret"))
+    connection = IntegrationConnection.objects.get()
+    admin_client.post(change_url(connection), connection_data(clear_password="on"))
+    delete = reverse("admin:integration_integrationconnection_delete", args=[connection.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    rows = list(ConfigurationChange.objects.filter(kind="Connection").order_by("id"))
+    assert [(r.action, r.changed_by) for r in rows] == [
+        ("Created", superuser),
+        ("Updated", superuser),
+        ("Deleted", superuser),
+    ]
+    assert rows[0].changes["password"] == [None, "(hidden)"]
+    assert rows[1].changes == {"password": ["(hidden)", None]}
+    assert "erp-secret" not in str([r.changes for r in rows])

@@ -197,3 +197,64 @@ def test_who_may_edit_and_run_job_definitions(reader_client, order_client, integ
     assert integration_client.post(run_url(report_definition), {"p_Days": "1"}).status_code == 302
     data = with_parameter(definition_data(ConnectionFactory(), name="Other"))
     assert integration_client.post(reverse(ADD), data).status_code == 302
+
+
+# ---------------------------------------------------------------- saved through job_definition_save
+
+
+def existing_parameters(definition, data, **changes):
+    """The Parameters tab as the browser posts it back: one row per stored parameter (`changes` by name)."""
+    for parameter in definition.parameters.all():
+        row = {
+            "id": str(parameter.pk),
+            "job_definition": str(definition.pk),
+            "name": parameter.name,
+            "value_type": parameter.value_type,
+            "default_value": parameter.default_value,
+            "prompt": parameter.prompt,
+            "sequence": str(parameter.sequence),
+        }
+        row.update(changes.get(parameter.name, {}))
+        data = with_parameter(data, **row)
+    data["parameters-INITIAL_FORMS"] = str(definition.parameters.count())
+    return data
+
+
+def test_editing_a_parameter_updates_it_in_place_so_queued_jobs_keep_their_typed_values(
+    admin_client, report_definition, superuser
+):
+    from countermand.integration.runner import typed_parameters
+    from countermand.integration.services import job_run
+    from countermand.settings.models import ConfigurationChange
+
+    job = job_run(definition_id=report_definition.pk, parameters={"Days": "3"}, actor_id=None)
+    days = report_definition.parameters.get(name="Days")
+    data = existing_parameters(
+        report_definition,
+        definition_data(None, name="Report", integration_processor="NoOp"),
+        Days={"prompt": "Days back"},
+        Since={"DELETE": "on"},
+    )
+    response = admin_client.post(reverse("admin:integration_jobdefinition_change", args=[report_definition.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(report_definition.parameters.values_list("pk", "prompt")) == [(days.pk, "Days back")]
+    assert typed_parameters(job)["Days"] == 3
+    change = ConfigurationChange.objects.get(kind="JobDefinition", object_id=report_definition.pk)
+    assert change.action == "Updated" and change.changed_by == superuser
+    assert change.changes["parameters.Days"][1]["prompt"] == "Days back"
+    assert change.changes["parameters.Since"][1] is None
+
+
+def test_a_definition_added_in_the_console_is_audited_once_with_its_parameters(admin_client, superuser):
+    from countermand.settings.models import ConfigurationChange
+
+    response = admin_client.post(reverse(ADD), with_parameter(definition_data(ConnectionFactory())))
+    assert response.status_code == 302
+    change = ConfigurationChange.objects.get()
+    assert (change.kind, change.action, change.object_name, change.changed_by) == (
+        "JobDefinition",
+        "Created",
+        "OrderCancel",
+        superuser,
+    )
+    assert change.changes["parameters.OrderNumber"][0] is None

@@ -60,3 +60,21 @@ def test_only_users_with_the_mapping_permissions_may_edit(reader_client, order_c
     assert not OrderStatusMapping.objects.exists()
     assert integration_client.post(reverse(ADD), mapping_data()).status_code == 302
     assert OrderStatusMapping.objects.count() == 1
+
+
+def test_mapping_changes_in_the_console_are_audited(admin_client, superuser):
+    from countermand.settings.models import ConfigurationChange
+
+    admin_client.post(reverse(ADD), mapping_data())
+    mapping = OrderStatusMapping.objects.get()
+    change = reverse("admin:orders_orderstatusmapping_change", args=[mapping.pk])
+    admin_client.post(change, mapping_data(display_name="Received"))
+    delete = reverse("admin:orders_orderstatusmapping_delete", args=[mapping.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    rows = list(ConfigurationChange.objects.filter(kind="OrderStatusMapping").order_by("id"))
+    assert [(r.action, r.object_name, r.changed_by) for r in rows] == [
+        ("Created", "Submitted", superuser),
+        ("Updated", "Submitted", superuser),
+        ("Deleted", "Submitted", superuser),
+    ]
+    assert rows[1].changes == {"display_name": ["Submitted", "Received"]}

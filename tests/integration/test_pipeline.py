@@ -17,7 +17,7 @@ from countermand.integration.plugin import (
     TransientError,
 )
 from countermand.integration.registry import registry
-from countermand.integration.services import job_run
+from countermand.integration.services import job_definition_save, job_run
 from tests.integration.conftest import drain
 
 Status = IntegrationJob.Status
@@ -119,7 +119,7 @@ def test_a_transient_error_is_retried_and_logged_per_attempt(stamp_definition):
 
 def test_a_definition_naming_an_unknown_processor_cannot_be_saved():
     with pytest.raises(ValidationFailed) as exc:
-        JobDefinition.objects.create(name="Broken", integration_processor="NoSuchProcessor")
+        job_definition_save(definition=JobDefinition(name="Broken", integration_processor="NoSuchProcessor"))
     assert "NoSuchProcessor" in exc.value.message
     assert not JobDefinition.objects.filter(name="Broken").exists()
 

@@ -16,6 +16,7 @@ from countermand.integration.plugin import (
     ProcessorKind,
 )
 from countermand.integration.registry import Registry, definition_processor_problems, registry
+from countermand.integration.services import job_definition_save
 
 
 class Counting(Processor):
@@ -64,14 +65,16 @@ def test_a_declared_parameter_of_another_type_is_a_problem_and_optional_ones_may
 @pytest.mark.django_db
 @pytest.mark.usefixtures("counting")
 def test_saving_a_definition_checks_its_parameters_against_what_its_processor_declares():
-    definition = JobDefinition.objects.create(name="Counts", integration_processor="TestCounting")
+    definition = JobDefinition(name="Counts", integration_processor="TestCounting")
     with pytest.raises(ValidationFailed, match="needs a parameter Count of type Number"):
-        definition.save()
-    definition.parameters.create(name="Count", value_type="String", sequence=1)
+        job_definition_save(definition=definition, parameters=[])
+    assert not JobDefinition.objects.filter(name="Counts").exists()  # refused: nothing saved
+    definition = JobDefinition(name="Counts", integration_processor="TestCounting")
     with pytest.raises(ValidationFailed, match="reads the parameter Count as Number, not String"):
-        definition.save()
-    definition.parameters.update(value_type="Number")
-    definition.save()
+        job_definition_save(definition=definition, parameters=[{"name": "Count", "value_type": "String"}])
+    definition = JobDefinition(name="Counts", integration_processor="TestCounting")
+    job_definition_save(definition=definition, parameters=[{"name": "Count", "value_type": "Number"}])
+    assert definition.parameters.get().value_type == "Number"
 
 
 def test_a_processor_with_an_unknown_kind_or_parameter_type_is_a_load_error_not_a_processor():

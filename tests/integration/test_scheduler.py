@@ -57,6 +57,9 @@ def test_slots_before_the_definition_existed_are_not_queued():
 
 def test_a_bad_cron_expression_cannot_be_saved():
     from countermand.core.errors import ValidationFailed
+    from countermand.integration.services import job_definition_save
 
     with pytest.raises(ValidationFailed):
-        JobDefinition.objects.create(name="Bad", integration_processor="NoOp", recurring_cron="every day")
+        job_definition_save(
+            definition=JobDefinition(name="Bad", integration_processor="NoOp", recurring_cron="every day")
+        )

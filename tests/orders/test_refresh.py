@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from countermand.core.errors import ValidationFailed
-from countermand.integration.models import IntegrationConnection, IntegrationJob
+from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.plugin import ConnectionInfo, ConnectionType, ErpOrder, ErpOrderLine, JobLogger, OrderKey
 from countermand.integration.registry import registry
-from countermand.integration.services import job_enqueue
+from countermand.integration.services import job_definition_save, job_enqueue
 from countermand.integration.testing import run_due_jobs
 from countermand.orders.models import Order
 from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
@@ -98,9 +98,6 @@ def test_a_plugin_connection_types_order_source_feeds_the_refresh(shop):
 def test_the_refresh_is_refused_for_a_connection_type_without_an_order_source(shop):
     sandbox = IntegrationConnection.objects.create(name="Sandbox ERP", type_name="Sandbox", url="http://127.0.0.1:9")
     with pytest.raises(ValidationFailed, match="reads orders from the ERP: it needs a connection of type Ledger or"):
-        JobDefinitionFactory(
-            name="Refresh",
-            connection=sandbox,
-            integration_processor="OrderHistoryRefresh",
-            order_number_parameter=False,
+        job_definition_save(
+            definition=JobDefinition(name="Refresh", connection=sandbox, integration_processor="OrderHistoryRefresh")
         )

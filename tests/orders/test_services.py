@@ -8,6 +8,7 @@ from countermand.orders.services import (
     OrderDataInvalid,
     order_drift_record,
     order_drift_resolve,
+    order_erp_status_apply,
     order_import,
     order_update,
 )
@@ -102,3 +103,65 @@ def test_drift_is_recorded_once_per_open_kind_and_can_be_resolved_and_found_agai
     assert drift.resolved_at is not None
     assert OrderEvent.objects.filter(order=order, type="DriftResolved", actor=admin).count() == 1
     assert order_drift_record(order_id=order.pk, kind=kind, our_status="Cancelled", erp_status="done")
+
+
+def test_erp_status_apply_sets_the_status_and_records_a_status_changed_event():
+    order = OrderFactory(status="Submitted")
+    order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh", message="from the ERP")
+    order.refresh_from_db()
+    event = OrderEvent.objects.get()
+    assert order.status == "Shipped"
+    assert (event.type, event.old_status, event.new_status, event.channel, event.message) == (
+        "StatusChanged",
+        "Submitted",
+        "Shipped",
+        "refresh",
+        "from the ERP",
+    )
+
+
+def test_erp_status_apply_of_the_same_status_writes_nothing():
+    order = OrderFactory(status="Shipped")
+    order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh")
+    assert not OrderEvent.objects.exists()
+
+
+def test_erp_status_apply_refuses_an_empty_status_and_a_missing_order():
+    with pytest.raises(OrderDataInvalid, match="order status must be 1 to 50"):
+        order_erp_status_apply(order_id=OrderFactory().pk, erp_status=" ", channel="api")
+    with pytest.raises(NotFound):
+        order_erp_status_apply(order_id=999999, erp_status="Shipped", channel="api")
+
+
+def test_erp_status_apply_with_an_own_event_type_records_it_even_without_a_change():
+    order = OrderFactory(status="Cancelled")
+    order_erp_status_apply(
+        order_id=order.pk, erp_status="Cancelled", channel="", event_type="CancellationConfirmed", data={"a": 1}
+    )
+    event = OrderEvent.objects.get()
+    assert (event.type, event.old_status, event.new_status, event.data) == (
+        "CancellationConfirmed",
+        "Cancelled",
+        "Cancelled",
+        {"a": 1},
+    )
+
+
+def test_mapping_save_and_delete_are_audited_by_whom():
+    from countermand.orders.models import OrderStatusMapping
+    from countermand.orders.services import order_status_mapping_delete, order_status_mapping_save
+    from countermand.settings.models import ConfigurationChange
+
+    admin = StaffFactory()
+    mapping = order_status_mapping_save(
+        mapping=OrderStatusMapping(erp_order_status="Open", display_name="Open"), actor_id=admin.pk
+    )
+    mapping.allow_cancellation = True
+    order_status_mapping_save(mapping=mapping, actor_id=admin.pk)
+    order_status_mapping_delete(mapping_id=mapping.pk, actor_id=admin.pk)
+    rows = ConfigurationChange.objects.filter(kind="OrderStatusMapping").order_by("id")
+    assert [(r.action, r.changed_by) for r in rows] == [("Created", admin), ("Updated", admin), ("Deleted", admin)]
+    assert rows[1].changes == {"allow_cancellation": [False, True]}
+    assert not OrderStatusMapping.objects.exists()
+    with pytest.raises(NotFound):
+        order_status_mapping_delete(mapping_id=mapping.pk, actor_id=admin.pk)

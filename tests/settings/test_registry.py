@@ -1,8 +1,20 @@
+import dataclasses
+import threading
+import time
+
 import pytest
+from django.db import connection, connections, transaction
 
 from countermand.settings.models import SettingChange, SystemSetting
 from countermand.settings.registry import SETTINGS, SettingError, setting_definition
-from countermand.settings.selectors import setting_get, settings_snapshot
+from countermand.settings.selectors import (
+    ResolvedSetting,
+    Settings,
+    attribute_name,
+    setting_get,
+    settings_for,
+    settings_snapshot,
+)
 from countermand.settings.services import setting_reset, setting_set
 from tests.factories import WebsiteFactory
 
@@ -114,3 +126,98 @@ def test_snapshot_reads_many_settings_for_many_websites_in_one_query(django_asse
         snapshot = settings_snapshot(website_ids=[s.pk for s in sites])
     assert all(snapshot.get("AllowCancellationRequest", s.pk) for s in sites)
     assert snapshot.get("CancelledStatus") == "Cancelled"
+
+
+# --- typed accessors
+
+
+@pytest.mark.django_db
+def test_settings_for_resolves_website_then_application_then_default_typed():
+    website = WebsiteFactory()
+    setting_set(name="CancellationWindowDays", value="14")
+    setting_set(name="CancellationWindowDays", value=3, website=website)
+    setting_set(name="AllowCancellationRequest", value=True, website=website)
+    for_website = settings_for(website_id=website.pk)
+    application = settings_for()
+    assert (for_website.cancellation_window_days, application.cancellation_window_days) == (3, 14)
+    assert (for_website.allow_cancellation_request, application.allow_cancellation_request) == (True, False)
+    assert for_website.cancelled_status == "Cancelled" and for_website.order_cancel_job_name == "OrderCancel"
+    assert for_website.cancellation_reasons == SETTINGS["CancellationReasons"].default
+
+
+def test_the_settings_class_has_one_attribute_per_registered_setting():
+    attributes = {f.name for f in dataclasses.fields(Settings)}
+    assert attributes == {attribute_name(name) for name in SETTINGS}
+    assert attribute_name("ShowErpOrderNumber") == "show_erp_order_number"
+
+
+@pytest.mark.django_db
+def test_snapshot_resolve_says_where_a_value_comes_from_and_whether_the_scope_stores_one():
+    website = WebsiteFactory()
+    setting_set(name="CancellationReasons", value=["Other"])
+    setting_set(name="ShowOrderStatus", value=False, website=website)
+    snapshot = settings_snapshot(website_ids=[website.pk])
+    assert snapshot.resolve("ShowOrderStatus", website.pk) == ResolvedSetting(False, "website", True)
+    assert snapshot.resolve("CancellationReasons", website.pk) == ResolvedSetting(["Other"], "application", False)
+    assert snapshot.resolve("CancellationReasons") == ResolvedSetting(["Other"], "application", True)
+    assert snapshot.resolve("CancellationWindowDays", website.pk) == ResolvedSetting(0, "default", False)
+
+
+# --- concurrency
+
+
+def _wait_until_a_session_waits_for_a_lock() -> None:
+    """PostgreSQL: until another session is blocked on a lock (the second insert). SQLite serialises
+    writers at BEGIN IMMEDIATE, so there is no state to wait for there."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + 10
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the second setting_set never waited for the first")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_first_sets_of_a_setting_both_succeed_and_the_later_wins():
+    first_written, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first():
+        try:
+            with transaction.atomic():
+                setting_set(name="CancellationWindowDays", value=5)
+                first_written.set()
+                release.wait(10)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            first_written.set()
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            setting_set(name="CancellationWindowDays", value=9)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_written.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    _wait_until_a_session_waits_for_a_lock()
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert not errors, errors
+    assert SystemSetting.objects.get(name="CancellationWindowDays").value == 9
+    changes = SettingChange.objects.filter(name="CancellationWindowDays").order_by("id")
+    assert [(c.old_value, c.new_value) for c in changes] == [(None, 5), (5, 9)]

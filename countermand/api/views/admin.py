@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q, QuerySet
+from django.db.models import ProtectedError, QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -24,14 +24,19 @@ from countermand.cancellations.services import cancellation_resend, order_cancel
 from countermand.cancellations.setup_check import setup_check, setup_is_complete
 from countermand.core.errors import Conflict, NotFound, PermissionDenied
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
-from countermand.integration.services import job_cancel, job_retry, job_run
+from countermand.integration.services import (
+    connection_delete,
+    job_cancel,
+    job_definition_delete,
+    job_retry,
+    job_run,
+)
 from countermand.orders.history import order_cancellations, order_history_page, orders_shown, plain_page
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.selectors import order_get
-from countermand.orders.services import order_import, order_update
-from countermand.settings.models import SystemSetting
+from countermand.orders.services import order_import, order_status_mapping_delete, order_update
 from countermand.settings.registry import SETTINGS, SettingDefinition
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import SettingsSnapshot, settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -67,9 +72,13 @@ class AdminViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         return Response({self.collection_key: self.get_serializer(self.get_queryset(), many=True).data})
 
+    def delete_instance(self, instance: Any) -> None:
+        """Delete through the model's service where it has one (subclasses), else the row itself."""
+        instance.delete()
+
     def perform_destroy(self, instance: Any) -> None:
         try:
-            instance.delete()
+            self.delete_instance(instance)
         except ProtectedError as exc:
             raise Conflict(f"{instance} is still in use and cannot be deleted.", code="IN_USE") from exc
 
@@ -113,6 +122,9 @@ class OrderStatusMappingViewSet(
     collection_key = "orderStatusMappings"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,)}
 
+    def delete_instance(self, instance: OrderStatusMapping) -> None:
+        order_status_mapping_delete(mapping_id=instance.pk, actor_id=self.request.user.pk)
+
 
 @crud_schema("admin: websites", s.WebsiteCollectionSerializer)
 class WebsiteViewSet(AdminViewSet, mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin):
@@ -137,6 +149,9 @@ class ConnectionViewSet(
     collection_key = "integrationConnections"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,), "delete": (409,)}
 
+    def delete_instance(self, instance: IntegrationConnection) -> None:
+        connection_delete(connection_id=instance.pk, actor_id=self.request.user.pk)
+
 
 @crud_schema("admin: job definitions", s.JobDefinitionCollectionSerializer)
 class JobDefinitionViewSet(
@@ -154,6 +169,9 @@ class JobDefinitionViewSet(
     }
     collection_key = "jobDefinitions"
     error_statuses = {"post": (409,), "put": (409,), "patch": (409,), "delete": (409,)}
+
+    def delete_instance(self, instance: JobDefinition) -> None:
+        job_definition_delete(definition_id=instance.pk, actor_id=self.request.user.pk)
 
     @extend_schema(
         tags=["admin: job definitions"],
@@ -309,9 +327,10 @@ class CancellationViewSet(AdminViewSet, mixins.RetrieveModelMixin):
         return Response(self.get_serializer(self.get_queryset().get(pk=cancellation.pk)).data)
 
 
-def setting_data(name: str, website_id: int | None, snapshot: Any, stored: set[tuple[str, int | None]]) -> dict:
+def setting_data(name: str, website_id: int | None, snapshot: SettingsSnapshot) -> dict:
     definition = SETTINGS[name]
     scoped_id = website_id if definition.scope == "website" else None
+    resolved = snapshot.resolve(name, scoped_id)
     return {
         "name": name,
         "label": definition.display_label,
@@ -321,22 +340,16 @@ def setting_data(name: str, website_id: int | None, snapshot: Any, stored: set[t
         "description": definition.description,
         "choices": list(definition.choices),
         "defaultValue": definition.default,
-        "value": snapshot.get(name, scoped_id),
+        "value": resolved.value,
         "websiteId": scoped_id,
-        "isSet": (name, scoped_id) in stored,
+        "isSet": resolved.stored,
     }
 
 
 def settings_data(names: list[str], website_id: int | None) -> list[dict[str, Any]]:
-    """The settings as the Admin Console shows them: one query for the values in force, one for those stored."""
-    website_ids = [website_id] if website_id else []
-    snapshot = settings_snapshot(names=names, website_ids=website_ids)
-    stored: set[tuple[str, int | None]] = set(
-        SystemSetting.objects.filter(name__in=names)
-        .filter(Q(website__isnull=True) | Q(website_id__in=website_ids))
-        .values_list("name", "website_id")
-    )
-    return [setting_data(name, website_id, snapshot, stored) for name in names]
+    """The settings as the Admin Console shows them: the values in force and whether each is stored, one query."""
+    snapshot = settings_snapshot(names=names, website_ids=[website_id] if website_id else [])
+    return [setting_data(name, website_id, snapshot) for name in names]
 
 
 def website_or_400(website_id: int | None) -> Website | None:
