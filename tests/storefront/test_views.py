@@ -13,14 +13,13 @@ from countermand.cancellations.services import cancellation_confirm, cancellatio
 from countermand.orders.models import Order
 from countermand.settings.services import setting_set
 from countermand.websites.models import Website
-from tests.api.world import World, world_build
 from tests.factories import BuyerAccountFactory, CustomerFactory, WebsiteFactory
 
 
-@pytest.fixture
-def world(db, settings) -> World:
+@pytest.fixture(autouse=True)
+def storefront_hosts(settings) -> None:
+    """The demo websites' domains (and one of no website) are hosts this server answers."""
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "counter.localhost", "elsewhere.example.com"]
-    return world_build()
 
 
 @pytest.fixture
