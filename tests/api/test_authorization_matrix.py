@@ -197,9 +197,11 @@ def test_every_operation_of_the_api_schema_has_a_row():
     missing = []
     for path, methods in operations.items():
         pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
-        for method in methods:
-            if not any(r.method == method.upper() and pattern.match(r.path) for r in ROWS):
-                missing.append(f"{method.upper()} {path}")
+        missing += [
+            f"{method.upper()} {path}"
+            for method in methods
+            if not any(r.method == method.upper() and pattern.match(r.path) for r in ROWS)
+        ]
     assert not missing
     assert len(ROWS) == len({r.id for r in ROWS})
 

@@ -66,9 +66,11 @@ def test_other_media_types_are_415(world):
 def test_unknown_api_paths_and_methods_answer_in_json(world):
     client = world.api("buyer_c1000")
     missing = client.post("/api/v1/no/such/thing", {}, content_type="application/json")
-    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
     wrong_method = client.delete("/api/v1/orders")
-    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "METHOD_NOT_ALLOWED"
 
 
 def test_validation_errors_name_the_fields_in_camel_case(world):

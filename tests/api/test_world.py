@@ -22,7 +22,8 @@ def test_the_next_test_sees_the_world_as_built(world):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_test_that_commits_sees_no_world():
-    assert not Website.objects.exists() and not Order.objects.exists()
+    assert not Website.objects.exists()
+    assert not Order.objects.exists()
     Website.objects.create(name="Committed")
 
 

@@ -20,12 +20,14 @@ def test_database_url_sqlite_gets_the_options_for_writers_side_by_side_and_a_tes
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
     }
-    assert db["TEST"]["NAME"].endswith(".sqlite3") and db["CONN_MAX_AGE"] == 0
+    assert db["TEST"]["NAME"].endswith(".sqlite3")
+    assert db["CONN_MAX_AGE"] == 0
 
 
 def test_database_url_sqlite_options_in_the_query_string_come_on_top():
     db = database_from_url("sqlite:///countermand.db?timeout=5")
-    assert db["OPTIONS"]["timeout"] == 5 and db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert db["OPTIONS"]["timeout"] == 5
+    assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
 def test_database_url_sqlite_without_a_path_is_the_default_file_and_memory_stays_memory():

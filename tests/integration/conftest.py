@@ -57,8 +57,7 @@ def drain(worker_id: str = "test-worker", rounds: int = 50) -> list[queue.Finish
         claims = queue.claim_jobs(worker_id=worker_id, limit=10, lease_seconds=30)
         if not claims:
             break
-        for claim in claims:
-            finished.append(attempt_execute(claim, worker_id=worker_id))
+        finished += [attempt_execute(claim, worker_id=worker_id) for claim in claims]
     return finished
 
 

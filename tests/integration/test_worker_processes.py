@@ -70,13 +70,17 @@ def test_refusals_slow_answers_and_confirmations_end_as_the_erp_said(erp_shop, f
     )
     for request in (ok, refused, slow):
         request.refresh_from_db()
-    assert ok.state == State.CONFIRMED and ok.order.status == "Cancelled"
-    assert refused.state == State.DENIED and refused.erp_message == "Shipped yesterday."
+    assert ok.state == State.CONFIRMED
+    assert ok.order.status == "Cancelled"
+    assert refused.state == State.DENIED
+    assert refused.erp_message == "Shipped yesterday."
     assert refused.order.status == "Submitted"
     assert slow.state == State.CONFIRMED
     slow_job = IntegrationJob.objects.get(pk=slow.job_id)
-    assert slow_job.attempt == 2 and slow_job.logs.filter(message__contains="did not answer within").exists()
-    assert fake_erp.deliveries[slow.idempotency_key] == 2 and fake_erp.effects[slow.idempotency_key] == 1
+    assert slow_job.attempt == 2
+    assert slow_job.logs.filter(message__contains="did not answer within").exists()
+    assert fake_erp.deliveries[slow.idempotency_key] == 2
+    assert fake_erp.effects[slow.idempotency_key] == 1
     # the worker's own metrics: ERP latency by result, attempts and cancellation outcomes
     metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     connection = IntegrationConnection.objects.get().name
@@ -103,7 +107,8 @@ def test_a_processor_that_overruns_the_timeout_is_abandoned_and_its_late_outcome
         message=lambda: "two late outcomes discarded; log: " + str(list(job.logs.values_list("message", flat=True))),
     )
     job.refresh_from_db()
-    assert job.status == Status.FAILURE and job.attempt == 2
+    assert job.status == Status.FAILURE
+    assert job.attempt == 2
     assert job.logs.filter(message__startswith="The attempt overran the job's timeout of 1 s").count() == 2
 
 
@@ -120,11 +125,14 @@ def test_two_workers_never_run_the_same_attempt(workers):
         .values("job_id", "attempt")
         .annotate(n=Count("id"))
     )
-    assert len(starts) == 300 and {s["n"] for s in starts} == {1}
+    assert len(starts) == 300
+    assert {s["n"] for s in starts} == {1}
     by_worker = {
         w: IntegrationJobLog.objects.filter(message__contains=f"started by worker {w}.").count() for w in ("a", "b")
     }
-    assert by_worker["a"] > 0 and by_worker["b"] > 0 and sum(by_worker.values()) == 300
+    assert by_worker["a"] > 0
+    assert by_worker["b"] > 0
+    assert sum(by_worker.values()) == 300
 
 
 def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
@@ -177,7 +185,9 @@ def test_sigterm_hands_back_a_job_that_does_not_finish_within_the_grace_period(w
     assert proc.wait(timeout=15) == 0
     assert time.monotonic() - started < 5
     job.refresh_from_db()
-    assert job.status == Status.QUEUED and job.attempt == 1 and job.max_attempts == job.definition.max_retries + 2
+    assert job.status == Status.QUEUED
+    assert job.attempt == 1
+    assert job.max_attempts == job.definition.max_retries + 2
     assert job.logs.filter(message__contains="handed back").exists()
 
 
@@ -205,7 +215,8 @@ def test_run_job_queues_a_run_with_parameters_and_waits_for_the_worker(workers):
         text=True,
         timeout=60,
     )
-    assert bad.returncode != 0 and "Days takes a number value" in bad.stderr
+    assert bad.returncode != 0
+    assert "Days takes a number value" in bad.stderr
     workers.start()
     done = subprocess.run(
         [sys.executable, "-m", "countermand", "run-job", "Report", "--param", "Days=7", "--wait", "--timeout", "30"],

@@ -7,7 +7,9 @@ from countermand.settings.services import setting_reset, setting_set
 from tests.factories import WebsiteFactory
 
 
-@pytest.mark.parametrize("raw, expected", [(True, True), ("True", True), ("false", False), ("0", False), ("yes", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(True, True), ("True", True), ("false", False), ("0", False), ("yes", True)]
+)
 def test_bool_setting_accepts_json_booleans_and_typed_words(raw, expected):
     assert setting_definition("AllowCancellationRequest").parse(raw) is expected
 
