@@ -114,8 +114,8 @@ def main() -> int:
         from django.core.management import call_command
         from django.test import Client
 
-        from countermand.core.demo import demo_load
         from countermand.customers.models import Customer
+        from countermand.demo import demo_load
         from countermand.websites.models import Website
 
         call_command("migrate", verbosity=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +13,7 @@ from countermand.customers.models import BuyerAccount
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
 from countermand.websites.models import Website
+from tests.api.world import World, WorldSession
 from tests.factories import (
     BuyerAccountFactory,
     CustomerFactory,
@@ -86,3 +89,40 @@ def force_admin(db):
         Permission.objects.get(codename="change_order"), Permission.objects.get(codename="force_cancel_order")
     )
     return user
+
+
+# --- the demo world of the API and storefront tests (tests/api/world.py), built once for each run of tests using it
+
+WORLD_SESSION = pytest.StashKey[WorldSession]()
+
+
+@pytest.fixture(scope="session")
+def world_session(request, django_db_setup, django_db_blocker) -> Iterator[WorldSession]:
+    session = WorldSession(django_db_blocker)
+    request.config.stash[WORLD_SESSION] = session
+    yield session
+    session.leave()
+    del request.config.stash[WORLD_SESSION]
+
+
+@pytest.fixture
+def world_built(request, world_session) -> World:
+    """The session's world, built before the test's transaction begins (so it outlives that transaction)."""
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        pytest.fail("a test that commits cannot use the shared world: call tests.api.world.world_build() instead")
+    return world_session.enter()
+
+
+@pytest.fixture
+def world(world_built, db) -> World:
+    """The demo world (tests/api/world.py). Its rows are shared with the tests around; what a test writes is
+    rolled back after it. The objects are this test's own copies, so changing them in memory changes no other test."""
+    return copy.deepcopy(world_built)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a test that does not use the world, the world is rolled back: that test sees none of it."""
+    session = item.config.stash.get(WORLD_SESSION, None)
+    if session is not None and "world" not in getattr(item, "fixturenames", ()):
+        session.leave()

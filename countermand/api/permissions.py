@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from countermand.customers.selectors import actor_for_user
+from countermand.orders.actors import actor_for_user
 from countermand.orders.policies import BUYER, Actor
 
 

@@ -18,8 +18,8 @@ from countermand.console.badges import cancellation_state_badge, job_status_badg
 from countermand.console.pages import ReadOnlyConsoleModelAdmin
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
-from countermand.customers.selectors import actor_for_user
 from countermand.integration.models import IntegrationJob
+from countermand.orders.actors import actor_for_user
 
 State = CancellationRequest.State
 NEEDS_ATTENTION = "needs"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.urls import NoReverseMatch, reverse
 
 from countermand.integration.models import IntegrationConnection, JobDefinition
-from countermand.integration.registry import NONE, definition_processor_problems, registry
+from countermand.integration.registry import NONE, job_definition_processor_problems, registry
 from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 from countermand.orders.models import OrderStatusMapping
 from countermand.settings.selectors import settings_snapshot
@@ -207,16 +207,9 @@ def setup_check() -> list[CheckItem]:
             )
         )
 
-    broken = []
+    broken: list[str] = []
     for d in JobDefinition.objects.select_related("connection").prefetch_related("parameters").filter(is_active=True):
-        for problem in definition_processor_problems(
-            preprocessor=d.preprocessor,
-            integration_processor=d.integration_processor,
-            post_processor=d.post_processor,
-            connection_type=d.connection.type_name if d.connection else None,
-            parameters={p.name: p.value_type for p in d.parameters.all()},
-        ):
-            broken.append(f"{d.name}: {problem}")
+        broken.extend(f"{d.name}: {problem}" for problem in job_definition_processor_problems(d))
     broken.extend(registry().load_errors)
     items.append(
         CheckItem(

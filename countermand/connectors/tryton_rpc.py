@@ -216,7 +216,7 @@ def _decode_object(dct: dict[str, Any]) -> Any:
         if kind == "date":
             return datetime.date(dct["year"], dct["month"], dct["day"])
         if kind == "datetime":
-            return datetime.datetime(
+            return datetime.datetime(  # noqa: DTZ001 - Tryton's JSON-RPC datetimes are naive UTC
                 dct["year"],
                 dct["month"],
                 dct["day"],

@@ -34,7 +34,7 @@ def job_definition_processors_check(
     if not databases:  # like Django's own database checks: only when asked (check --database, migrate)
         return []
     from countermand.integration.models import JobDefinition
-    from countermand.integration.registry import definition_processor_problems
+    from countermand.integration.registry import job_definition_processor_problems
 
     messages: list[CheckMessage] = []
     try:
@@ -44,19 +44,13 @@ def job_definition_processors_check(
     for definition in definitions:
         if not definition.is_active:
             continue
-        for problem in definition_processor_problems(
-            preprocessor=definition.preprocessor,
-            integration_processor=definition.integration_processor,
-            post_processor=definition.post_processor,
-            connection_type=definition.connection.type_name if definition.connection else None,
-            parameters={p.name: p.value_type for p in definition.parameters.all()},
-        ):
-            messages.append(
-                Error(
-                    f"Job definition {definition.name}: {problem}",
-                    hint="Install the processor package or choose an installed processor in the Admin Console.",
-                    obj=definition,
-                    id="countermand.E002",
-                )
+        messages.extend(
+            Error(
+                f"Job definition {definition.name}: {problem}",
+                hint="Install the processor package or choose an installed processor in the Admin Console.",
+                obj=definition,
+                id="countermand.E002",
             )
+            for problem in job_definition_processor_problems(definition)
+        )
     return messages

@@ -47,7 +47,8 @@ def db_now() -> datetime.datetime:
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement_timestamp()")
         (value,) = cursor.fetchone()
-    return value.astimezone(datetime.UTC)
+    moment: datetime.datetime = value
+    return moment.astimezone(datetime.UTC)
 
 
 def db_now_expression() -> Now | datetime.datetime:

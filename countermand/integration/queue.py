@@ -114,8 +114,9 @@ def backoff_seconds(base: float, attempt: int, rng: random.Random | None = None)
     capped at an hour, with "equal jitter" (between half and all of it) so retries spread out."""
     if base <= 0:
         return 0.0
-    delay = min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))
-    return delay / 2 + (rng or random).random() * delay / 2
+    delay: float = min(MAX_BACKOFF_SECONDS, base * 2.0 ** max(0, attempt - 1))
+    jitter: float = (rng or random).random()
+    return delay / 2 + jitter * delay / 2
 
 
 def due_jobs_exist(now: datetime.datetime | None = None) -> bool:
@@ -125,16 +126,18 @@ def due_jobs_exist(now: datetime.datetime | None = None) -> bool:
 
 def next_schedule_at() -> datetime.datetime | None:
     """When the next queued job that is not yet due becomes due (None when there is none)."""
-    return IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__gt=timezone.now()).aggregate(
-        m=Min("schedule_at")
-    )["m"]
+    moment: datetime.datetime | None = IntegrationJob.objects.filter(
+        status=Status.QUEUED, schedule_at__gt=timezone.now()
+    ).aggregate(m=Min("schedule_at"))["m"]
+    return moment
 
 
 def next_breaker_probe_at() -> datetime.datetime | None:
     """When the first open circuit breaker lets its probe through (None when none is open)."""
-    return IntegrationConnection.objects.filter(
+    moment: datetime.datetime | None = IntegrationConnection.objects.filter(
         breaker_state=Breaker.OPEN, breaker_open_until__gt=timezone.now()
     ).aggregate(m=Min("breaker_open_until"))["m"]
+    return moment
 
 
 def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_limit: int | None = None) -> list[Claim]:

@@ -162,3 +162,17 @@ def parameter_problems(processor: type[Processor], parameters: Mapping[str, str]
         elif declared != spec.type:
             problems.append(f"{processor.name} reads the parameter {spec.name} as {spec.type}, not {declared}.")
     return problems
+
+
+def job_definition_processor_problems(definition: Any) -> list[str]:
+    """`definition_processor_problems` for a saved JobDefinition: its processors against what is
+    installed, its connection's type and its parameters (the system checks, `countermand check` and
+    saving a definition all ask this)."""
+    return definition_processor_problems(
+        preprocessor=definition.preprocessor,
+        integration_processor=definition.integration_processor,
+        post_processor=definition.post_processor,
+        connection_type=definition.connection.type_name if definition.connection_id and definition.connection else None,
+        # Parameters are saved after their definition: a new one's are checked once they are written.
+        parameters={p.name: p.value_type for p in definition.parameters.all()} if definition.pk else None,
+    )

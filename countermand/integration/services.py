@@ -25,7 +25,7 @@ from countermand.integration.models import (
     JobDefinitionParameter,
 )
 from countermand.integration.queue import job_finished_tell
-from countermand.integration.registry import connection_type_get, definition_processor_problems
+from countermand.integration.registry import connection_type_get, job_definition_processor_problems
 from countermand.settings.models import ConfigurationChange
 from countermand.settings.services import (
     HIDDEN,
@@ -168,14 +168,7 @@ def connection_validate(connection: IntegrationConnection) -> None:
 
 def job_definition_validate(definition: JobDefinition) -> None:
     """Check that a definition's processors are installed and fit its connection. Raises ValidationFailed."""
-    problems = definition_processor_problems(
-        preprocessor=definition.preprocessor,
-        integration_processor=definition.integration_processor,
-        post_processor=definition.post_processor,
-        connection_type=definition.connection.type_name if definition.connection_id and definition.connection else None,
-        # Parameters are saved after their definition: a new one's are checked by its next save.
-        parameters={p.name: p.value_type for p in definition.parameters.all()} if definition.pk else None,
-    )
+    problems = job_definition_processor_problems(definition)
     if definition.recurring_cron:
         from croniter import croniter
 

@@ -96,7 +96,7 @@ class InFlight:
     control: AttemptControl
     deadline: float  # time.monotonic() after which the attempt is abandoned
     timeout_seconds: int
-    future: Future | None = None
+    future: Future[object] | None = None
     abandoned: bool = False
 
 

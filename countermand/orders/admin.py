@@ -26,7 +26,7 @@ from countermand.console.forms import CancelOrderForm
 from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin, ReadOnlyTabularInline
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
-from countermand.customers.selectors import actor_for_user
+from countermand.orders.actors import actor_for_user
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker
 from countermand.orders.selectors import orders_blockers
@@ -200,11 +200,12 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         mapping = OrderStatusMapping.objects.filter(erp_order_status=OuterRef("status")).values("display_name")[:1]
         default = OrderStatusMapping.objects.filter(is_default=True).values("display_name")[:1]
-        return (
+        queryset: QuerySet[Order] = (
             super()
             .get_queryset(request)
             .annotate(console_status_display=Coalesce(Subquery(mapping), Subquery(default)))
         )
+        return queryset
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return OrderChangeList
@@ -395,7 +396,7 @@ def _report_cancellation(request: HttpRequest, order: Order, cancellation: Cance
         )
 
 
-class OrderStatusMappingForm(forms.ModelForm):
+class OrderStatusMappingForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
     class Meta:
         model = OrderStatusMapping
         fields = ("erp_order_status", "display_name", "allow_cancellation", "allow_rma", "is_default")

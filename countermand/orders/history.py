@@ -20,16 +20,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from countermand.cancellations.models import CancellationRequest
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker, cancellation_blockers
 from countermand.orders.selectors import cancellation_rules, status_display, status_mappings
 from countermand.settings.selectors import settings_snapshot
+
+if TYPE_CHECKING:
+    from countermand.cancellations.models import CancellationRequest
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

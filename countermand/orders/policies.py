@@ -10,18 +10,43 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
-WEBSITE_DISABLED = "WEBSITE_DISABLED"
-STATUS_NOT_CANCELLABLE = "STATUS_NOT_CANCELLABLE"
-MAPPING_DISALLOWS = "MAPPING_DISALLOWS"
-ALREADY_REQUESTED = "ALREADY_REQUESTED"
-ALREADY_CANCELLED = "ALREADY_CANCELLED"
-NOT_PERMITTED = "NOT_PERMITTED"
-NO_ERP_JOB = "NO_ERP_JOB"
-CANCELLATION_WINDOW_PASSED = "CANCELLATION_WINDOW_PASSED"
 
-BUYER, ADMIN, SYSTEM = "buyer", "admin", "system"
+class BlockerCode(StrEnum):
+    """Why an order cannot be cancelled, as a stable code (the API's `blockers[].code`)."""
+
+    WEBSITE_DISABLED = "WEBSITE_DISABLED"
+    STATUS_NOT_CANCELLABLE = "STATUS_NOT_CANCELLABLE"
+    MAPPING_DISALLOWS = "MAPPING_DISALLOWS"
+    ALREADY_REQUESTED = "ALREADY_REQUESTED"
+    ALREADY_CANCELLED = "ALREADY_CANCELLED"
+    NOT_PERMITTED = "NOT_PERMITTED"
+    NO_ERP_JOB = "NO_ERP_JOB"
+    CANCELLATION_WINDOW_PASSED = "CANCELLATION_WINDOW_PASSED"
+
+
+class ActorKind(StrEnum):
+    """Who asks: a buyer on the storefront, an administrator, or the system itself."""
+
+    BUYER = "buyer"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+# The members by their short names, as the callers have always imported them.
+(
+    WEBSITE_DISABLED,
+    STATUS_NOT_CANCELLABLE,
+    MAPPING_DISALLOWS,
+    ALREADY_REQUESTED,
+    ALREADY_CANCELLED,
+    NOT_PERMITTED,
+    NO_ERP_JOB,
+    CANCELLATION_WINDOW_PASSED,
+) = BlockerCode
+BUYER, ADMIN, SYSTEM = ActorKind
 
 
 @dataclass(frozen=True)
@@ -39,7 +64,7 @@ class Blocker:
 class Actor:
     """Who asks. Buyers act for one customer on some websites; administrators per their permissions."""
 
-    kind: str
+    kind: ActorKind
     user_id: int | None = None
     customer_id: int | None = None
     website_ids: frozenset[int] = frozenset()

@@ -28,11 +28,11 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from countermand.cancellations.models import CancellationRequest
 from countermand.core.errors import DomainError
 from countermand.customers.models import Customer
 from countermand.integration.plugin import ErpOrder, JobLogger, OrderKey, OrderSource
 from countermand.orders.models import Order, OrderDrift, OrderStatusMapping
+from countermand.orders.selectors import orders_held
 from countermand.orders.services import (
     DECIMAL_FIELDS,
     LINE_FIELDS,
@@ -116,11 +116,7 @@ class OrderHistoryReconciler:
             ours = self._load(erp_orders)
         by_erp = {o.erp_order_number: o for o in ours if o.erp_order_number}
         by_web = {o.web_order_number: o for o in ours}
-        held = set(
-            CancellationRequest.objects.filter(
-                order_id__in=[o.pk for o in ours], state__in=CancellationRequest.OPEN_STATES
-            ).values_list("order_id", flat=True)
-        )
+        held = orders_held([o.pk for o in ours])
         new = [e for e in erp_orders if not (e.erp_order_number in by_erp or e.web_order_number in by_web)]
         customers = Customer.objects.in_bulk(
             {self.customers[e.customer_number] for e in new if e.customer_number in self.customers}
@@ -223,12 +219,7 @@ class OrderHistoryReconciler:
                 # A cancellation may have been requested since the batch was read: under the order's lock,
                 # its status is only replaced if nobody changed it meanwhile.
                 current = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
-                if (
-                    current != order.status
-                    or CancellationRequest.objects.filter(
-                        order_id=order.pk, state__in=CancellationRequest.OPEN_STATES
-                    ).exists()
-                ):
+                if current != order.status or order.pk in orders_held([order.pk]):
                     self.counts.held_by_cancellation += 1
                     status = None
                 else:

@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from countermand.cancellations.models import CancellationRequest
 from countermand.core.errors import NotFound
 from countermand.integration.models import JobDefinition
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.orders.policies import Actor, Blocker, CancellationRules, cancellation_blockers
 from countermand.settings.selectors import settings_snapshot
+
+if TYPE_CHECKING:
+    from countermand.cancellations.models import CancellationRequest
+
+HeldOrders = Callable[[Collection[int]], set[int]]
+"""A lookup of the orders whose status a hold keeps (e.g. an open cancellation): given order ids,
+returns those that are held. Apps built on orders register one (`held_orders_register`), so orders
+need not know them."""
+
+_held_orders_lookups: list[HeldOrders] = []
+
+
+def held_orders_register(lookup: HeldOrders) -> None:
+    """Register a held-orders lookup (once; an app does it in its AppConfig.ready())."""
+    if lookup not in _held_orders_lookups:
+        _held_orders_lookups.append(lookup)
+
+
+def orders_held(order_ids: Collection[int]) -> set[int]:
+    """The ids among `order_ids` whose status a registered hold keeps (an open cancellation…)."""
+    held: set[int] = set()
+    for lookup in _held_orders_lookups:
+        held |= lookup(order_ids)
+    return held
 
 
 def status_mappings() -> list[OrderStatusMapping]:
@@ -44,15 +68,7 @@ def cancellation_rules(orders: Iterable[Order], *, today: datetime.date | None =
     per_website = {w: snapshot.for_website(w) for w in website_ids}
     mappings = status_mappings()
     cancel_job_active = JobDefinition.objects.filter(name=application.order_cancel_job_name, is_active=True).exists()
-    open_ids = (
-        set(
-            CancellationRequest.objects.filter(
-                order_id__in=[o.id for o in orders], state__in=CancellationRequest.OPEN_STATES
-            ).values_list("order_id", flat=True)
-        )
-        if orders
-        else set()
-    )
+    open_ids = orders_held([o.id for o in orders]) if orders else set()
     return CancellationRules(
         order_cancel_statuses=frozenset(application.order_cancel_statuses),
         requested_status=application.cancellation_requested_status,

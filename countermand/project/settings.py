@@ -8,7 +8,10 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,22 +23,50 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def database_from_url(url: str) -> dict:
-    """Turn `sqlite:///path` or `postgres://user:pw@host:port/name` into a DATABASES entry."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        # sqlite:///relative.db is relative to the working directory, sqlite:////abs/file.db absolute.
-        path = unquote(parsed.netloc + parsed.path[1:])
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+DEFAULT_SQLITE_NAME = "countermand.db"
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Turn `sqlite:///path` or `postgres://user:pw@host:port/name?options` into a DATABASES entry.
+
+    dj-database-url parses the URL. On top of it: only SQLite and PostgreSQL are accepted; SQLite gets the
+    options that let web and worker processes write side by side and a file for the test database;
+    PostgreSQL takes `conn_max_age` from the query string, and a query option given twice keeps its last value.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme not in DATABASE_SCHEMES:
+        raise ValueError(
+            f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db "
+            "or postgres://user:password@host:5432/name"
+        )
+    try:
+        db: dict[str, Any] = dict(dj_database_url.parse(url))
+    except ValueError:
+        # Not the URL itself in the message: it may hold a password.
+        raise ValueError(
+            "DATABASE_URL is not a valid URL: the port must be a number, and characters such as @ : / in the "
+            "user name or password must be percent-quoted (@ is %40)"
+        ) from None
+    options = {key: value[-1] if isinstance(value, list) else value for key, value in db.pop("OPTIONS", {}).items()}
+    if scheme == "sqlite":
+        # sqlite:///relative.db is relative to the working directory, sqlite:////abs/file.db absolute;
+        # sqlite:// alone is the default file (dj-database-url would make it an in-memory database).
+        if url != "sqlite://:memory:" and urlsplit(url).netloc:
+            raise ValueError(
+                "DATABASE_URL: a SQLite path follows three slashes: sqlite:///relative.db or sqlite:////absolute.db"
+            )
         return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": path or "countermand.db",
+            **db,
+            "NAME": DEFAULT_SQLITE_NAME if db["NAME"] == ":memory:" and url != "sqlite://:memory:" else db["NAME"],
             # Web and worker processes write side by side: IMMEDIATE transactions take the write lock
             # up front (no deadlocking lock upgrades), the busy timeout waits instead of failing, and
-            # WAL lets readers run while one writes.
+            # WAL lets readers run while one writes. Options in the URL's query string come on top.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
-                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                **options,
             },
             # Tests use a file (not :memory:) so that worker subprocesses can share the test database.
             "TEST": {
@@ -43,22 +74,12 @@ def database_from_url(url: str) -> dict:
                 or str(Path(tempfile.gettempdir()) / f"countermand-test-{os.getpid()}.sqlite3")
             },
         }
-    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parsed.path.lstrip("/")),
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": int(options.pop("conn_max_age", "0")),
-            "OPTIONS": options,
-        }
-    raise ValueError(
-        f"DATABASE_URL scheme {parsed.scheme!r} is not supported: use sqlite:///path/to/file.db "
-        "or postgres://user:password@host:5432/name"
-    )
+    return {
+        **db,
+        "PORT": str(db.get("PORT") or ""),
+        "CONN_MAX_AGE": int(options.pop("conn_max_age", 0)),
+        "OPTIONS": options,
+    }
 
 
 DEBUG = env_bool("COUNTERMAND_DEBUG", False)

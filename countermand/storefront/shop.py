@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from countermand.customers.selectors import actor_for_user
+from countermand.orders.actors import actor_for_user
 from countermand.orders.policies import BUYER, Actor
 from countermand.websites.models import Website
 

@@ -11,10 +11,10 @@ from django.test import Client
 from countermand.accounts.services import token_issue
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_deny, order_cancel_request
-from countermand.customers.selectors import actor_for_user
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.runner import typed_parameters
 from countermand.integration.services import job_cancel
+from countermand.orders.actors import actor_for_user
 from countermand.orders.models import Order, OrderEvent, OrderStatusMapping
 from countermand.settings.models import ConfigurationChange, SettingChange
 from countermand.settings.selectors import setting_get
@@ -69,7 +69,8 @@ def test_settings_list_shows_every_setting_with_the_value_in_force(read_only, wo
 
 def test_setting_detail_for_a_website(read_only, world):
     body = read_only.get("/api/v1/admin/settings/AllowCancellationRequest", {"websiteId": world.counter.pk}).json()
-    assert body["value"] is False and body["scope"] == "website"
+    assert body["value"] is False
+    assert body["scope"] == "website"
 
 
 def test_put_setting_stores_the_value_and_audits_it(integration, world):
@@ -86,7 +87,7 @@ def test_put_setting_stores_the_value_and_audits_it(integration, world):
 
 
 @pytest.mark.parametrize(
-    "name, body, code",
+    ("name", "body", "code"),
     [
         ("AllowCancellationRequest", {"value": "maybe"}, "INVALID_SETTING"),
         ("OrderCancelStatuses", {"value": ["Submitted"], "websiteId": "WEBSITE"}, "INVALID_SETTING"),
@@ -112,7 +113,8 @@ def test_unknown_setting_is_404(integration):
 def test_delete_setting_falls_back_to_the_default(integration, world):
     response = integration.delete(f"/api/v1/admin/settings/AllowCancellationRequest?websiteId={world.store.pk}")
     assert response.status_code == 200
-    assert response.json()["value"] is False and response.json()["isSet"] is False
+    assert response.json()["value"] is False
+    assert response.json()["isSet"] is False
 
 
 def test_settings_need_the_change_permission_to_write(read_only, orders_admin):
@@ -164,14 +166,16 @@ def test_mapping_for_an_existing_status_or_a_second_default_is_400(integration):
     duplicate = integration.post(
         "/api/v1/admin/orderstatusmappings", {"erpOrderStatus": "Submitted", "displayName": "x"}, content_type=JSON
     )
-    assert duplicate.status_code == 400 and "erpOrderStatus" in duplicate.json()["fields"]
+    assert duplicate.status_code == 400
+    assert "erpOrderStatus" in duplicate.json()["fields"]
     OrderStatusMapping.objects.filter(erp_order_status="Open").update(is_default=True)
     second = integration.post(
         "/api/v1/admin/orderstatusmappings",
         {"erpOrderStatus": "Other", "displayName": "Other", "isDefault": True},
         content_type=JSON,
     )
-    assert second.status_code == 400 and "isDefault" in second.json()["fields"]
+    assert second.status_code == 400
+    assert "isDefault" in second.json()["fields"]
 
 
 def test_mappings_writes_need_the_permission(orders_admin):
@@ -192,7 +196,8 @@ def test_websites_list_create_update(integration, world):
     created = integration.post(
         "/api/v1/admin/websites", {"name": "Export", "domain": "export.example.com"}, content_type=JSON
     )
-    assert created.status_code == 201 and created.json()["isActive"] is True
+    assert created.status_code == 201
+    assert created.json()["isActive"] is True
     updated = integration.patch(
         f"/api/v1/admin/websites/{created.json()['id']}", {"isActive": False}, content_type=JSON
     )
@@ -213,9 +218,11 @@ def test_connection_password_is_write_only_and_stored_encrypted(integration):
     )
     assert response.status_code == 201
     body = response.json()
-    assert "password" not in body and body["hasPassword"] is True
+    assert "password" not in body
+    assert body["hasPassword"] is True
     connection = IntegrationConnection.objects.get(pk=body["id"])
-    assert "s3cret" not in connection.password_encrypted and connection.get_password() == "s3cret"
+    assert "s3cret" not in connection.password_encrypted
+    assert connection.get_password() == "s3cret"
     renamed = integration.patch(
         f"/api/v1/admin/integrationconnections/{body['id']}", {"name": "ERP"}, content_type=JSON
     )
@@ -244,7 +251,8 @@ def test_connection_changes_are_audited_without_the_password(integration):
         "password": ["(hidden)", "(hidden)"],
     }
     stored = " ".join(str(r.changes) for r in rows)
-    assert "s3cret" not in stored and "password_encrypted" not in stored
+    assert "s3cret" not in stored
+    assert "password_encrypted" not in stored
 
 
 def test_connection_of_an_unknown_type_is_400(integration):
@@ -338,7 +346,8 @@ def test_a_queued_job_keeps_its_typed_parameters_after_its_definition_is_updated
     assert updated.status_code == 200, updated.json()
     by_name = {p["name"]: p for p in updated.json()["parameters"]}
     assert sorted(by_name) == ["Days", "Since", "Verbose"]
-    assert by_name["Days"]["id"] == days_id and by_name["Days"]["prompt"] == "How many days back"
+    assert by_name["Days"]["id"] == days_id
+    assert by_name["Days"]["prompt"] == "How many days back"
     assert typed_parameters(IntegrationJob.objects.get(pk=job_id)) == {
         "Days": Decimal("3"),
         "Verbose": False,
@@ -384,7 +393,8 @@ def test_job_definition_with_duplicate_parameter_names_is_400(integration):
         {"name": "X", "integrationProcessor": "NoOp", "parameters": [{"name": "A"}, {"name": "A"}]},
         content_type=JSON,
     )
-    assert response.status_code == 400 and "parameters" in response.json()["fields"]
+    assert response.status_code == 400
+    assert "parameters" in response.json()["fields"]
 
 
 def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
@@ -422,7 +432,8 @@ def test_jobs_list_detail_and_logs(read_only, failed_cancellation):
     assert detail["orderNumber"] == "WEB-1006"
     assert {p["name"]: p["value"] for p in detail["parameters"]} == {"OrderNumber": "ERP-5006"}
     logs = read_only.get(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/logs").json()["logs"]
-    assert logs and {"sequence", "typeName", "logDateTime", "message"} <= set(logs[0])
+    assert logs
+    assert {"sequence", "typeName", "logDateTime", "message"} <= set(logs[0])
     assert read_only.get("/api/v1/admin/integrationjobs", {"status": "Nope"}).status_code == 400
     assert read_only.get("/api/v1/admin/integrationjobs/999999").status_code == 404
 
@@ -444,11 +455,14 @@ def test_retry_of_a_queued_job_is_409_and_cancel_of_a_finished_job_is_409(integr
         reason_code="Other",
     )
     retry = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/retry")
-    assert retry.status_code == 409 and retry.json()["code"] == "JOB_NOT_RETRYABLE"
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "JOB_NOT_RETRYABLE"
     cancelled = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/cancel")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled"
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "Cancelled"
     again = integration.post(f"/api/v1/admin/integrationjobs/{request.job_id}/cancel")
-    assert again.status_code == 409 and again.json()["code"] == "JOB_FINISHED"
+    assert again.status_code == 409
+    assert again.json()["code"] == "JOB_FINISHED"
 
 
 def test_retry_and_cancel_need_the_permission(read_only, failed_cancellation):
@@ -492,15 +506,17 @@ def test_import_creates_the_order_with_its_lines_and_an_event(integration, world
     response = integration.post("/api/v1/admin/orders", order_payload(websiteId=world.store.pk), content_type=JSON)
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["webOrderNumber"] == "WEB-9001" and body["orderTotal"] == 30.0
+    assert body["webOrderNumber"] == "WEB-9001"
+    assert body["orderTotal"] == 30.0
     assert body["orderLines"][0]["qtyOrdered"] == 3.0
     assert [e["type"] for e in body["events"]] == ["Imported"]
     again = integration.post("/api/v1/admin/orders", order_payload(websiteId=world.store.pk), content_type=JSON)
-    assert again.status_code == 409 and again.json()["code"] == "ORDER_EXISTS"
+    assert again.status_code == 409
+    assert again.json()["code"] == "ORDER_EXISTS"
 
 
 @pytest.mark.parametrize(
-    "overrides, field",
+    ("overrides", "field"),
     [
         ({"customerNumber": "C404"}, "customerNumber"),
         ({"websiteId": 999999}, "websiteId"),
@@ -562,11 +578,13 @@ def test_order_admin_cancels_even_where_the_website_does_not_offer_it(orders_adm
 
 def test_admin_cancel_of_a_shipped_order_is_409_unless_forced_with_a_note(orders_admin):
     refused = orders_admin.post("/api/v1/admin/orders/WEB-1004/cancel", {"reason": "Phoned in"}, content_type=JSON)
-    assert refused.status_code == 409 and refused.json()["blockers"]
+    assert refused.status_code == 409
+    assert refused.json()["blockers"]
     no_note = orders_admin.post(
         "/api/v1/admin/orders/WEB-1004/cancel", {"reason": "Phoned in", "force": True}, content_type=JSON
     )
-    assert no_note.status_code == 400 and no_note.json()["code"] == "REASON_REQUIRED"
+    assert no_note.status_code == 400
+    assert no_note.json()["code"] == "REASON_REQUIRED"
     forced = orders_admin.post(
         "/api/v1/admin/orders/WEB-1004/cancel",
         {"reason": "Phoned in", "note": "Caught at the dock", "force": True},
@@ -584,7 +602,8 @@ def test_forcing_needs_the_force_permission(world):
     response = client.post(
         "/api/v1/admin/orders/WEB-1004/cancel", {"reason": "x", "note": "y", "force": True}, content_type=JSON
     )
-    assert response.status_code == 403 and response.json()["code"] == "FORCE_NOT_ALLOWED"
+    assert response.status_code == 403
+    assert response.json()["code"] == "FORCE_NOT_ALLOWED"
 
 
 def test_admin_cancel_input_and_permission(orders_admin, integration):
@@ -604,12 +623,15 @@ def test_cancellations_list_filters_and_resend(orders_admin, failed_cancellation
     assert orders_admin.get("/api/v1/admin/cancellations", {"state": "Confirmed"}).json()["cancellations"] == []
     assert orders_admin.get("/api/v1/admin/cancellations", {"state": "Nope"}).status_code == 400
     detail = orders_admin.get(f"/api/v1/admin/cancellations/{failed_cancellation.pk}").json()
-    assert detail["orderNumber"] == "WEB-1006" and detail["notSentToErp"] is False
+    assert detail["orderNumber"] == "WEB-1006"
+    assert detail["notSentToErp"] is False
     resent = orders_admin.post(f"/api/v1/admin/cancellations/{failed_cancellation.pk}/resend")
     assert resent.status_code == 200
-    assert resent.json()["state"] == "Requested" and resent.json()["sendCount"] == 2
+    assert resent.json()["state"] == "Requested"
+    assert resent.json()["sendCount"] == 2
     again = orders_admin.post(f"/api/v1/admin/cancellations/{failed_cancellation.pk}/resend")
-    assert again.status_code == 409 and again.json()["code"] == "INVALID_CANCELLATION_STATE"
+    assert again.status_code == 409
+    assert again.json()["code"] == "INVALID_CANCELLATION_STATE"
     assert orders_admin.get("/api/v1/admin/cancellations/999999").status_code == 404
 
 

@@ -18,9 +18,9 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from countermand.cancellations.services import order_cancel_request
-from countermand.customers.selectors import actor_for_user
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.services import job_cancel
+from countermand.orders.actors import actor_for_user
 from countermand.orders.models import Order, OrderStatusMapping
 from tests.api.world import ROLES, World
 
@@ -197,9 +197,11 @@ def test_every_operation_of_the_api_schema_has_a_row():
     missing = []
     for path, methods in operations.items():
         pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
-        for method in methods:
-            if not any(r.method == method.upper() and pattern.match(r.path) for r in ROWS):
-                missing.append(f"{method.upper()} {path}")
+        missing += [
+            f"{method.upper()} {path}"
+            for method in methods
+            if not any(r.method == method.upper() and pattern.match(r.path) for r in ROWS)
+        ]
     assert not missing
     assert len(ROWS) == len({r.id for r in ROWS})
 

@@ -25,7 +25,8 @@ def patch(client, number, body):
 def test_order_list_shows_the_callers_customer_only_newest_first_with_pagination(world):
     body = world.api("buyer_c1000").get("/api/v1/orders").json()
     numbers = [o["webOrderNumber"] for o in body["orders"]]
-    assert numbers and all(n.startswith("WEB-10") for n in numbers)
+    assert numbers
+    assert all(n.startswith("WEB-10") for n in numbers)
     dates = [o["orderDate"] for o in body["orders"]]
     assert dates == sorted(dates, reverse=True)
     assert body["pagination"] == {
@@ -64,7 +65,8 @@ def test_order_list_pages(world):
     everything = [o["webOrderNumber"] for o in client.get("/api/v1/orders").json()["orders"]]
     assert [o["webOrderNumber"] for o in second["orders"]] == everything[3:6]
     beyond = client.get("/api/v1/orders", {"pageSize": 3, "page": 9}).json()
-    assert beyond["orders"] == [] and beyond["pagination"]["totalItemCount"] == 8
+    assert beyond["orders"] == []
+    assert beyond["pagination"]["totalItemCount"] == 8
 
 
 def test_order_list_merges_the_buyers_websites_newest_first_across_pages(world):
@@ -88,7 +90,7 @@ def test_order_list_can_be_narrowed_to_one_of_the_buyers_websites(world):
 
 
 @pytest.mark.parametrize(
-    "query, field",
+    ("query", "field"),
     [
         ({"page": 0}, "page"),
         ({"pageSize": 101}, "pageSize"),
@@ -119,7 +121,8 @@ def test_order_detail_of_a_cancellable_order(world):
     body = world.api("buyer_c1000").get("/api/v1/orders/WEB-1001").json()
     assert body["webOrderNumber"] == "WEB-1001"
     assert body["erpOrderNumber"] == "ERP-5001"
-    assert body["status"] == "Submitted" and body["statusDisplay"] == "Submitted"
+    assert body["status"] == "Submitted"
+    assert body["statusDisplay"] == "Submitted"
     assert body["canCancel"] is True
     assert body["cancelBlockers"] == []
     assert body["cancellation"] is None
@@ -189,7 +192,7 @@ def test_cancellation_progress_shows_the_erps_answer(world):
 
 
 @pytest.mark.parametrize(
-    "body, code",
+    ("body", "code"),
     [
         ({}, "VALIDATION_FAILED"),
         ({"reason": ""}, "VALIDATION_FAILED"),
@@ -271,7 +274,7 @@ def test_patch_with_the_current_status_changes_nothing(world):
 
 
 @pytest.mark.parametrize(
-    "body, code",
+    ("body", "code"),
     [
         ({"status": "Shipped"}, "UNSUPPORTED_STATUS_CHANGE"),
         ({"status": "CancellationRequested"}, "REASON_REQUIRED"),

@@ -185,7 +185,8 @@ def test_a_buyer_cancels_an_order_on_a_phone_and_watches_the_erp_confirm_it(phon
 
     # Another customer's order number: not found.
     response = page.goto(f"{base}/orders/WEB-2001/")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(page.get_by_role("heading", name="Order not found")).to_be_visible()
 
     # The Trade Counter website does not offer cancellation: no Cancel button.

@@ -29,7 +29,8 @@ def request_cancel(shop):
 def test_the_cancellations_app_registers_the_order_cancel_handler_and_its_jobs_name_it(shop):
     assert isinstance(handler_get(ORDER_CANCEL_HANDLER), OrderCancelHandler)
     request = request_cancel(shop)
-    assert request.job is not None and request.job.handler == ORDER_CANCEL_HANDLER
+    assert request.job is not None
+    assert request.job.handler == ORDER_CANCEL_HANDLER
 
 
 @pytest.mark.django_db
@@ -51,7 +52,8 @@ def test_a_confirmation_counts_in_the_outcome_metric_once_committed(shop, django
     with django_capture_on_commit_callbacks(execute=True):
         lines = OrderCancelHandler().finished(finished)
     request.refresh_from_db()
-    assert request.state == State.CONFIRMED and request.erp_reference == "R-1"
+    assert request.state == State.CONFIRMED
+    assert request.erp_reference == "R-1"
     assert [line.message for line in lines] == [f"Cancellation request {request.pk} confirmed."]
     after = REGISTRY.get_sample_value("countermand_cancellation_outcomes_total", {"outcome": "confirmed"})
     assert after == before + 1

@@ -38,11 +38,16 @@ def test_request_creates_request_job_status_and_event_together(shop):
     cr = request(shop, order, note="wrong size")
     order.refresh_from_db()
     assert order.status == "CancellationRequested"
-    assert cr.state == State.REQUESTED and cr.previous_status == "Submitted" and cr.reason_text == "wrong size"
+    assert cr.state == State.REQUESTED
+    assert cr.previous_status == "Submitted"
+    assert cr.reason_text == "wrong size"
     job = IntegrationJob.objects.get()
-    assert job == cr.job and job.status == "Queued" and job.order == order
+    assert job == cr.job
+    assert job.status == "Queued"
+    assert job.order == order
     assert job.definition.name == "OrderCancel"
-    assert job.idempotency_key == cr.idempotency_key and job.dedupe_key == f"OrderCancel:{order.pk}"
+    assert job.idempotency_key == cr.idempotency_key
+    assert job.dedupe_key == f"OrderCancel:{order.pk}"
     assert {p.name: p.value for p in job.parameters.all()} == {"OrderNumber": "E-77"}
     event = OrderEvent.objects.get(order=order)
     assert (event.type, event.old_status, event.new_status, event.channel) == (
@@ -66,7 +71,8 @@ def test_blocked_request_raises_with_blockers_and_changes_nothing(shop):
     assert [b.code for b in excinfo.value.blockers] == ["STATUS_NOT_CANCELLABLE", "MAPPING_DISALLOWS"]
     assert excinfo.value.code == "ORDER_NOT_CANCELLABLE"
     assert excinfo.value.message == "Orders with the status “Shipped” can no longer be cancelled."
-    assert not CancellationRequest.objects.exists() and not IntegrationJob.objects.exists()
+    assert not CancellationRequest.objects.exists()
+    assert not IntegrationJob.objects.exists()
     assert not OrderEvent.objects.exists()
 
 
@@ -111,7 +117,8 @@ def test_bad_job_parameter_refuses_the_cancellation_and_queues_nothing(shop):
     with pytest.raises(JobParameterError, match="needs a value for Warehouse"):
         request(shop, order)
     assert Order.objects.get(pk=order.pk).status == "Submitted"
-    assert not CancellationRequest.objects.exists() and not IntegrationJob.objects.exists()
+    assert not CancellationRequest.objects.exists()
+    assert not IntegrationJob.objects.exists()
 
 
 def test_local_only_without_active_job_cancels_here_and_flags_it(shop):
@@ -119,11 +126,13 @@ def test_local_only_without_active_job_cancels_here_and_flags_it(shop):
     order = OrderFactory(website=shop.website, customer=shop.customer)
     cr = request(shop, order)
     order.refresh_from_db()
-    assert cr.state == State.LOCAL_ONLY and cr.needs_attention
+    assert cr.state == State.LOCAL_ONLY
+    assert cr.needs_attention
     assert order.status == "Cancelled"
     assert not IntegrationJob.objects.exists()
     event = OrderEvent.objects.get(order=order)
-    assert event.type == "CancelledLocally" and "NOT sent to the ERP" in event.message
+    assert event.type == "CancelledLocally"
+    assert "NOT sent to the ERP" in event.message
 
 
 def test_refuse_without_active_job_blocks_with_no_erp_job(shop):
@@ -147,7 +156,9 @@ def test_admin_force_cancel_needs_the_permission_and_a_note(shop, order_admin, f
     cr = order_cancel_request(
         order=order, actor=forcing, channel="admin", reason_code="Other", note="phoned in", force=True
     )
-    assert cr.forced and cr.previous_status == "Shipped" and cr.channel == "admin"
+    assert cr.forced
+    assert cr.previous_status == "Shipped"
+    assert cr.channel == "admin"
 
 
 def test_confirm_sets_cancelled_status_and_emails_the_buyer(shop, django_capture_on_commit_callbacks):
@@ -160,7 +171,8 @@ def test_confirm_sets_cancelled_status_and_emails_the_buyer(shop, django_capture
     cr.refresh_from_db()
     assert (cr.state, order.status, cr.erp_reference) == (State.CONFIRMED, "Cancelled", "R-1")
     assert cr.resolved_at is not None
-    assert len(mail.outbox) == 1 and "is cancelled" in mail.outbox[0].subject
+    assert len(mail.outbox) == 1
+    assert "is cancelled" in mail.outbox[0].subject
     assert mail.outbox[0].to == [shop.buyer.email]
 
 
@@ -242,7 +254,8 @@ def test_erp_status_after_the_request_is_resolved_is_applied(shop):
     cancellation_deny(request_id=cr.pk, erp_message="no")
     order_erp_status_apply(order_id=order.pk, erp_status="Shipped", channel="refresh")
     cr.refresh_from_db()
-    assert Order.objects.get(pk=order.pk).status == "Shipped" and cr.previous_status == "Submitted"
+    assert Order.objects.get(pk=order.pk).status == "Shipped"
+    assert cr.previous_status == "Submitted"
 
 
 def test_confirm_records_one_confirmed_event_with_old_and_new_status(shop):
@@ -272,10 +285,12 @@ def test_failed_request_stays_open_and_resend_uses_the_same_idempotency_key(shop
     IntegrationJob.objects.filter(pk=first_job.pk).update(status="Failure")
     cancellation_fail(request_id=cr.pk, error="ERP unreachable after 4 attempts")
     cr.refresh_from_db()
-    assert cr.state == State.FAILED and cr.needs_attention
+    assert cr.state == State.FAILED
+    assert cr.needs_attention
     assert Order.objects.get(pk=order.pk).status == "CancellationRequested"
     resent = cancellation_resend(request_id=cr.pk, actor=Actor(kind=ADMIN, user_id=order_admin.pk))
-    assert resent.state == State.REQUESTED and resent.job != first_job
+    assert resent.state == State.REQUESTED
+    assert resent.job != first_job
     assert resent.job.idempotency_key == cr.idempotency_key == first_job.idempotency_key
     assert resent.send_count == 2
 
@@ -289,7 +304,8 @@ def test_local_only_request_is_resent_once_a_job_exists(shop, order_admin):
         cancellation_resend(request_id=cr.pk, actor=admin)
     JobDefinition.objects.update(is_active=True)
     resent = cancellation_resend(request_id=cr.pk, actor=admin)
-    assert resent.state == State.REQUESTED and resent.job.idempotency_key == cr.idempotency_key
+    assert resent.state == State.REQUESTED
+    assert resent.job.idempotency_key == cr.idempotency_key
     assert Order.objects.get(pk=order.pk).status == "CancellationRequested"
     cancellation_confirm(request_id=cr.pk)
     assert Order.objects.get(pk=order.pk).status == "Cancelled"

@@ -27,7 +27,8 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.integration.db import db_now
 from countermand.integration.models import IntegrationConnection, IntegrationJob, IntegrationJobLog, JobDefinition
 from countermand.integration.services import job_run
-from tests.integration.conftest import cancel, wait_until
+from tests.integration.conftest import cancel
+from tests.waiting import wait_until
 
 State = CancellationRequest.State
 Status = IntegrationJob.Status

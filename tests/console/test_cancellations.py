@@ -69,14 +69,16 @@ def test_local_only_cancellations_are_flagged_not_sent_to_the_erp(admin_client, 
     row = html[html.index(f'href="{detail_url(local)}"') - 400 :]
     assert "NOT sent to the ERP" in row[:3000]
     detail = admin_client.get(detail_url(local)).content.decode()
-    assert 'id="not-sent-banner"' in detail and "NOT sent to the ERP" in detail
+    assert 'id="not-sent-banner"' in detail
+    assert "NOT sent to the ERP" in detail
 
 
 def test_resend_sends_a_local_only_cancellation_to_the_erp_with_the_same_key(admin_client, requests_in_every_state):
     local = requests_in_every_state["local"]
     response = admin_client.post(resend_url(local), follow=True)
     local.refresh_from_db()
-    assert local.state == State.REQUESTED and local.job is not None
+    assert local.state == State.REQUESTED
+    assert local.job is not None
     assert local.job.idempotency_key == local.idempotency_key
     assert f"job #{local.job_id} queued" in response.content.decode()
 

@@ -49,7 +49,8 @@ def test_link_a_storefront_user_to_a_customer_and_websites(admin_client):
     )
     assert response.status_code == 302
     account = BuyerAccount.objects.get(user=user)
-    assert account.customer == customer and set(account.websites.all()) == {north, south}
+    assert account.customer == customer
+    assert set(account.websites.all()) == {north, south}
 
 
 def test_buyer_accounts_list_shows_customer_and_websites(admin_client):
@@ -60,14 +61,17 @@ def test_buyer_accounts_list_shows_customer_and_websites(admin_client):
         websites=[WebsiteFactory(name="East")],
     )
     html = admin_client.get(reverse("admin:customers_buyeraccount_changelist")).content.decode()
-    assert "list-buyer@example.com" in html and "C3002" in html and "East" in html
+    assert "list-buyer@example.com" in html
+    assert "C3002" in html
+    assert "East" in html
 
 
 def test_users_page_shows_admin_roles_and_a_users_buyer_account(admin_client, order_admin_user, buyer_user):
     html = admin_client.get(reverse("admin:auth_user_changelist")).content.decode()
     assert "Order admin" in html
     detail = admin_client.get(reverse("admin:auth_user_change", args=[buyer_user.pk])).content.decode()
-    assert "Buyer Account (storefront access)" in detail and "C7777" in detail
+    assert "Buyer Account (storefront access)" in detail
+    assert "C7777" in detail
 
 
 def test_admin_roles_are_the_three_groups(admin_client):

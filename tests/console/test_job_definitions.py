@@ -61,7 +61,8 @@ def with_parameter(data, **parameter):
 
 def test_add_page_has_details_and_parameters_tabs_and_processor_select_boxes(admin_client):
     html = admin_client.get(reverse(ADD)).content.decode()
-    assert ">Details<" in html and ">Parameters<" in html
+    assert ">Details<" in html
+    assert ">Parameters<" in html
     assert 'data-tab-panel="parameters"' in html
     assert "Add another Job Definition Parameter" in html or 'id="parameters-empty"' in html
     for kind, field in (("preprocessor", "preprocessor"), ("integration", "integration_processor")):
@@ -154,7 +155,8 @@ def run_url(definition) -> str:
 
 def test_run_prompts_for_each_parameter(admin_client, report_definition):
     html = admin_client.get(run_url(report_definition)).content.decode()
-    assert "How many days" in html and "From" in html
+    assert "How many days" in html
+    assert "From" in html
     assert 'type="date"' in html
 
 
@@ -177,7 +179,8 @@ def test_run_queues_the_job_through_job_run_and_opens_it(admin_client, report_de
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:integration_integrationjob_change", args=[job.pk])
     assert {p.name: p.value for p in job.parameters.all()} == {"Days": "7", "Since": "2026-01-31"}
-    assert job.requested_by == superuser and job.status == IntegrationJob.Status.QUEUED
+    assert job.requested_by == superuser
+    assert job.status == IntegrationJob.Status.QUEUED
 
 
 def test_run_of_an_inactive_definition_says_why(admin_client, report_definition):
@@ -240,7 +243,8 @@ def test_editing_a_parameter_updates_it_in_place_so_queued_jobs_keep_their_typed
     assert list(report_definition.parameters.values_list("pk", "prompt")) == [(days.pk, "Days back")]
     assert typed_parameters(job)["Days"] == 3
     change = ConfigurationChange.objects.get(kind="JobDefinition", object_id=report_definition.pk)
-    assert change.action == "Updated" and change.changed_by == superuser
+    assert change.action == "Updated"
+    assert change.changed_by == superuser
     assert change.changes["parameters.Days"][1]["prompt"] == "Days back"
     assert change.changes["parameters.Since"][1] is None
 

@@ -75,7 +75,8 @@ def test_detail_shows_parameters_and_log_lines_coloured_by_level(admin_client):
         IntegrationJobLog.objects.create(job=job, sequence=sequence, level=level, message=message)
     html = admin_client.get(job_url(job)).content.decode()
     params = html[html.index('id="job-parameters"') :]
-    assert "OrderNumber" in params and "E-77" in params
+    assert "OrderNumber" in params
+    assert "E-77" in params
     log = html[html.index('id="job-log"') :]
     for level, message in (
         ("Info", "POST to the ERP"),
@@ -120,9 +121,11 @@ def test_cancel_of_a_finished_job_says_it_has_finished(admin_client, definition)
 
 def test_detail_offers_retry_for_failed_and_cancel_for_open_jobs(admin_client, definition):
     failed_html = admin_client.get(job_url(finished(definition, Status.FAILURE))).content.decode()
-    assert ">Retry<" in failed_html and ">Cancel<" not in failed_html
+    assert ">Retry<" in failed_html
+    assert ">Cancel<" not in failed_html
     open_html = admin_client.get(job_url(queued(definition))).content.decode()
-    assert ">Cancel<" in open_html and ">Retry<" not in open_html
+    assert ">Cancel<" in open_html
+    assert ">Retry<" not in open_html
 
 
 def test_retry_and_cancel_are_list_actions_too(admin_client, definition):

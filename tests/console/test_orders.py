@@ -87,9 +87,11 @@ def test_list_of_a_page_of_orders_loads_blockers_in_a_constant_number_of_queries
 def test_detail_shows_lines_events_requests_and_blockers(admin_client, order, shipped):
     admin_client.post(cancel_url(order), {"reason": "Other", "note": "phoned in"})
     html = admin_client.get(order_url(order)).content.decode()
-    assert "WID-9" in html and "Nine widgets" in html
+    assert "WID-9" in html
+    assert "Nine widgets" in html
     assert "CancellationRequested" in html  # the event and the status
-    assert "Cancellation Requests" in html and "Requested" in html
+    assert "Cancellation Requests" in html
+    assert "Requested" in html
     assert "A cancellation of this order has already been requested." in html
     shipped_html = admin_client.get(order_url(shipped)).content.decode()
     assert "can no longer be cancelled" in shipped_html
@@ -109,8 +111,10 @@ def test_orders_are_read_only_in_the_console(admin_client, order):
 def test_cancel_order_requests_the_cancellation_and_queues_the_erp_job(order_client, order, order_admin_user):
     response = order_client.post(cancel_url(order), {"reason": "Ordered by mistake", "note": "phoned in"}, follow=True)
     request = CancellationRequest.objects.get(order=order)
-    assert request.channel == "admin" and request.state == State.REQUESTED
-    assert request.requested_by == order_admin_user and request.reason_text == "phoned in"
+    assert request.channel == "admin"
+    assert request.state == State.REQUESTED
+    assert request.requested_by == order_admin_user
+    assert request.reason_text == "phoned in"
     order.refresh_from_db()
     assert order.status == "CancellationRequested"
     assert IntegrationJob.objects.filter(pk=request.job_id, definition__name="OrderCancel").exists()
@@ -180,7 +184,8 @@ def test_unknown_order_is_not_found(admin_client, db):
 def test_bulk_cancel_asks_for_a_reason_and_shows_what_will_fail(order_client, order, shipped):
     response = order_client.post(reverse(LIST), {"action": "bulk_cancel", "_selected_action": [order.pk, shipped.pk]})
     html = response.content.decode()
-    assert response.status_code == 200 and 'id="bulk-cancel-form"' in html
+    assert response.status_code == 200
+    assert 'id="bulk-cancel-form"' in html
     assert "can no longer be cancelled" in html
     assert not CancellationRequest.objects.exists()
 
@@ -195,7 +200,8 @@ def test_bulk_cancel_cancels_what_it_can_and_says_why_not_for_the_rest(order_cli
     assert "1 cancelled, 1 not cancelled." in html
     assert CancellationRequest.objects.get().channel == "bulk"
     failed_row = html[html.index('data-order="W-2"') :]
-    assert "not cancelled" in failed_row[:600] and "can no longer be cancelled" in failed_row[:1200]
+    assert "not cancelled" in failed_row[:600]
+    assert "can no longer be cancelled" in failed_row[:1200]
 
 
 def test_bulk_cancel_without_a_reason_asks_again(order_client, order):

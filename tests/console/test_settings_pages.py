@@ -41,7 +41,9 @@ def test_entering_submitted_stores_the_application_value_and_audits_who_did_it(a
     assert response.status_code == 302
     assert setting_get("OrderCancelStatuses") == ["Submitted"]
     change = SettingChange.objects.get(name="OrderCancelStatuses")
-    assert change.new_value == ["Submitted"] and change.changed_by == superuser and change.website is None
+    assert change.new_value == ["Submitted"]
+    assert change.changed_by == superuser
+    assert change.website is None
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,8 @@ def test_edit_page_shows_the_settings_history(admin_client):
     setting_set(name="CancellationWindowDays", value=30)
     html = admin_client.get(edit_url("CancellationWindowDays")).content.decode()
     history = html[html.index('id="setting-history"') :]
-    assert "14" in history and "30" in history
+    assert "14" in history
+    assert "30" in history
 
 
 def test_unknown_setting_is_not_found(admin_client):
@@ -98,7 +101,8 @@ def test_setting_history_is_listed_read_only(admin_client):
 
 def test_settings_page_shows_a_group_with_links_to_the_other_groups(admin_client):
     html = admin_client.get(reverse("admin:console_settings")).content.decode()
-    assert "Order Cancellation" in html and "Order History" in html
+    assert "Order Cancellation" in html
+    assert "Order History" in html
     assert 'data-setting="CancellableOrderStatuses"' in html
     assert 'data-setting="ShowOrderStatus"' not in html  # another group's page
     other = admin_client.get(reverse("admin:console_settings"), {"group": "order-history"}).content.decode()
@@ -117,7 +121,8 @@ def test_list_settings_get_a_plus_button_and_the_mapped_statuses_as_suggestions(
     html = admin_client.get(reverse("admin:console_settings"), {"q": "Cancellable Order Statuses"}).content.decode()
     assert 'class="list-value-add"' in html
     datalist = html[html.index("<datalist") : html.index("</datalist>")]
-    assert '<option value="Submitted">' in datalist and '<option value="Shipped">' in datalist
+    assert '<option value="Submitted">' in datalist
+    assert '<option value="Shipped">' in datalist
 
 
 def test_saving_a_list_stores_every_value_typed_and_ignores_blank_inputs(admin_client):
@@ -131,7 +136,8 @@ def test_saving_an_unchanged_page_stores_nothing(admin_client):
     url = reverse("admin:console_settings") + "?group=order-history"
     response = admin_client.post(url, {"v_ShowOrderStatus": "True", "v_ShowErpOrderNumber": "True"})
     assert response.status_code == 302
-    assert not SystemSetting.objects.exists() and not SettingChange.objects.exists()
+    assert not SystemSetting.objects.exists()
+    assert not SettingChange.objects.exists()
 
 
 def test_one_wrong_value_saves_nothing_of_the_page_and_says_why(admin_client):

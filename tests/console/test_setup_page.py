@@ -28,13 +28,15 @@ def test_on_an_empty_database_every_required_step_is_red(admin_client):
     for key in ("application-setting", "website-setting", "status-mapping", "cancellable-statuses", "connection"):
         assert shown[key] == MISSING, key
     assert shown["cancel-job"] == MISSING
-    assert "setup-missing" in html and "Fix it →" in html
+    assert "setup-missing" in html
+    assert "Fix it →" in html
 
 
 def test_when_the_guide_is_done_every_step_is_green(admin_client, shop):
     html = admin_client.get(reverse(SETUP)).content.decode()
     assert set(states(html).values()) == {OK}
-    assert "All " in html and "steps done" in html
+    assert "All " in html
+    assert "steps done" in html
 
 
 @pytest.mark.parametrize("configured", [False, True])
@@ -81,7 +83,8 @@ def test_important_banner_is_on_the_index_and_the_order_pages_while_the_job_is_m
     JobDefinition.objects.filter(name="OrderCancel").update(is_active=False)
     html = admin_client.get(reverse(url_name)).content.decode()
     assert 'id="cancel-job-banner"' in html
-    assert "IMPORTANT" in html and "cancelled HERE ONLY" in html
+    assert "IMPORTANT" in html
+    assert "cancelled HERE ONLY" in html
 
 
 def test_important_banner_is_on_an_orders_own_page_and_cancel_form(admin_client, shop):
@@ -96,7 +99,8 @@ def test_important_banner_is_on_an_orders_own_page_and_cancel_form(admin_client,
 
 def test_index_summarises_the_checklist(admin_client, shop):
     html = admin_client.get(reverse("admin:index")).content.decode()
-    assert "All " in html and "steps of the setup guide are done" in html
+    assert "All " in html
+    assert "steps of the setup guide are done" in html
     JobDefinition.objects.all().delete()
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert "1 required step missing" in html

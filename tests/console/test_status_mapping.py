@@ -23,14 +23,17 @@ def test_create_a_mapping_that_allows_cancellation(admin_client):
     response = admin_client.post(reverse(ADD), mapping_data(allow_rma="on"))
     assert response.status_code == 302
     mapping = OrderStatusMapping.objects.get()
-    assert mapping.allow_cancellation and mapping.allow_rma and not mapping.is_default
+    assert mapping.allow_cancellation
+    assert mapping.allow_rma
+    assert not mapping.is_default
 
 
 def test_form_offers_the_guides_fields(admin_client):
     html = admin_client.get(reverse(ADD)).content.decode()
     for field in ("erp_order_status", "display_name", "allow_cancellation", "allow_rma", "is_default"):
         assert f'name="{field}"' in html
-    assert "Allow RMA" in html and "Allow cancellation" in html
+    assert "Allow RMA" in html
+    assert "Allow cancellation" in html
 
 
 def test_a_second_default_mapping_is_refused_with_a_clear_message(admin_client):
@@ -50,7 +53,8 @@ def test_the_same_erp_status_cannot_be_mapped_twice(admin_client):
 def test_list_shows_the_flags(admin_client):
     MappingFactory(erp_order_status="Shipped", allow_cancellation=False)
     html = admin_client.get(reverse("admin:orders_orderstatusmapping_changelist")).content.decode()
-    assert "Shipped" in html and "Allow cancellation" in html
+    assert "Shipped" in html
+    assert "Allow cancellation" in html
 
 
 def test_only_users_with_the_mapping_permissions_may_edit(reader_client, order_client, integration_client):

@@ -32,8 +32,10 @@ def row_of(html: str, name: str) -> str:
 
 def test_edit_page_has_details_and_settings_finger_tabs(admin_client, website):
     html = admin_client.get(reverse("admin:websites_website_change", args=[website.pk])).content.decode()
-    assert 'data-tab="details"' in html and ">Details<" in html
-    assert 'data-tab="settings"' in html and ">Settings<" in html
+    assert 'data-tab="details"' in html
+    assert ">Details<" in html
+    assert 'data-tab="settings"' in html
+    assert ">Settings<" in html
     assert 'data-tab-panel="settings"' in html
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from countermand.core.demo import demo_load
+from countermand.demo import demo_load
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.services import job_run
 from countermand.orders.models import Order, OrderStatusMapping
@@ -59,14 +59,16 @@ def test_check_fails_on_an_incomplete_cancel_job():
     demo_load()
     JobDefinition.objects.get(name="OrderCancel").parameters.all().delete()
     code, output = run("setup_check")
-    assert code == 1 and "no OrderNumber parameter" in output
+    assert code == 1
+    assert "no OrderNumber parameter" in output
 
 
 def test_check_reports_a_job_definition_naming_an_unknown_processor():
     demo_load()
     JobDefinition.objects.filter(name="OrderCancel").update(integration_processor="AcmeErpCancel")
     code, output = run("setup_check")
-    assert code == 1 and "'AcmeErpCancel' is not installed" in output
+    assert code == 1
+    assert "'AcmeErpCancel' is not installed" in output
 
 
 def test_check_warns_when_settings_and_mappings_disagree():
@@ -75,54 +77,66 @@ def test_check_warns_when_settings_and_mappings_disagree():
     OrderStatusMapping.objects.filter(erp_order_status="Open").update(allow_cancellation=False)
     code, output = run("setup_check")
     assert code == 0
-    assert "[WARNING]" in output and "Backordered" in output and "Open" in output
+    assert "[WARNING]" in output
+    assert "Backordered" in output
+    assert "Open" in output
 
 
 def test_explain_lists_the_blockers_of_a_shipped_demo_order():
     demo_load()
     code, output = run("explain", "WEB-1004")
     assert code == 0
-    assert "STATUS_NOT_CANCELLABLE" in output and "MAPPING_DISALLOWS" in output
+    assert "STATUS_NOT_CANCELLABLE" in output
+    assert "MAPPING_DISALLOWS" in output
     assert "force-cancel" in output
 
 
 def test_explain_says_a_cancellable_demo_order_can_be_cancelled_and_finds_it_by_erp_number():
     demo_load()
     code, output = run("explain", "ERP-5001")
-    assert code == 0 and "It can be cancelled by its buyers." in output
+    assert code == 0
+    assert "It can be cancelled by its buyers." in output
 
 
 def test_explain_of_an_unknown_order_is_a_clear_error():
     code, output = run("explain", "NOPE-1")
-    assert code == 1 and "There is no order 'NOPE-1'" in output
+    assert code == 1
+    assert "There is no order 'NOPE-1'" in output
 
 
 def test_demo_is_idempotent():
     first = demo_load(orders=50)
     second = demo_load(orders=50)
-    assert first["orders"] == 60 and second["orders"] == 0
+    assert first["orders"] == 60
+    assert second["orders"] == 0
     assert Order.objects.count() == 60
 
 
 def test_demo_shows_progress_for_many_orders():
     err = io.StringIO()
     call_command("demo", orders=10000, stdout=io.StringIO(), stderr=err)
-    assert "generated orders" in err.getvalue() and "10000/10000" in err.getvalue()
+    assert "generated orders" in err.getvalue()
+    assert "10000/10000" in err.getvalue()
     assert Order.objects.filter(web_order_number__startswith="GEN-").count() == 10000
 
 
 def test_setting_set_command_validates_and_stores():
     code, output = run("setting_set", "CancellationWithoutErpJob", "Never")
-    assert code == 1 and "one of LocalOnly, Refuse" in output
+    assert code == 1
+    assert "one of LocalOnly, Refuse" in output
     code, output = run("setting_set", "OrderCancelStatuses", "Submitted", "Open")
-    assert code == 0 and "Submitted" in output
+    assert code == 0
+    assert "Submitted" in output
 
 
 def test_the_countermand_command_prints_usage_and_refuses_unknown_commands():
     ok = subprocess.run([sys.executable, "-m", "countermand", "--help"], capture_output=True, text=True)
-    assert ok.returncode == 0 and "serve" in ok.stdout and "explain" in ok.stdout
+    assert ok.returncode == 0
+    assert "serve" in ok.stdout
+    assert "explain" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "countermand", "frobnicate"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "unknown command 'frobnicate'" in bad.stderr
+    assert bad.returncode == 2
+    assert "unknown command 'frobnicate'" in bad.stderr
 
 
 def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
@@ -130,7 +144,8 @@ def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
     definition = JobDefinition.objects.get(name="OrderCancel")
     job_run(definition_id=definition.pk, parameters={"OrderNumber": "X-1"}, actor_id=None)
     code, output = run("setup_check")
-    assert code == 0 and "inactive connection" not in output
+    assert code == 0
+    assert "inactive connection" not in output
     IntegrationConnection.objects.filter(pk=definition.connection_id).update(is_active=False)
     _, output = run("setup_check")
     assert "[WARNING] No queued job waits on an inactive connection" in output

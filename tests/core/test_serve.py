@@ -3,9 +3,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -28,16 +29,18 @@ def test_serve_demo_migrates_loads_demo_data_and_answers_http(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        response = None
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
+            assert proc.poll() is None, log_path.read_text()[-3000:]
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
             except httpx.TransportError:
-                assert proc.poll() is None, log_path.read_text()[-3000:]
-                time.sleep(0.3)
-        assert response is not None and response.status_code == 200
+                return False
+            return True
+
+        wait_until(answering, timeout=60, interval=0.3, message="serve answers HTTP")
+        response = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert response.status_code == 200
         assert "Countermand" in response.text
         check = subprocess.run(
             [sys.executable, "-m", "countermand", "check"], cwd=tmp_path, env=env, capture_output=True, text=True

@@ -16,7 +16,6 @@ in their own ``conftest.py``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from tests.factories import (
     WebsiteFactory,
 )
 from tests.integration.conftest import WorkerProcesses
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -214,9 +214,6 @@ def worker_processes(tmp_path: Path) -> Iterator[WorkerProcesses]:
 
 def wait_for(predicate: Callable[[], bool], timeout: float, workers: WorkerProcesses | None = None) -> float:
     """Poll `predicate` until true; returns the seconds it took. Fails after `timeout` with the workers' logs."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"not within {timeout} s" + (f"; worker logs:\n{workers.logs()[-4000:]}" if workers else ""))
-        time.sleep(0.1)
-    return time.monotonic() - started
+    return wait_until(
+        predicate, timeout=timeout, message=lambda: f"worker logs:\n{workers.logs()[-4000:]}" if workers else ""
+    )

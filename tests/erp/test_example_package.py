@@ -20,7 +20,7 @@ from countermand.core.errors import ValidationFailed
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.plugin import ENTRY_POINT_GROUP
 from countermand.integration.registry import registry
-from countermand.integration.services import connection_validate
+from countermand.integration.services import connection_validate, job_definition_save
 from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
 from tests.integration.conftest import drain
 
@@ -41,10 +41,11 @@ def test_a_job_definition_may_name_the_plugin_only_with_its_connection_type():
     connection_validate(acme)
     acme.save()
     JobDefinitionFactory(name="OrderCancel", connection=acme, integration_processor="AcmeOrderCancel")
+    other = JobDefinition(
+        name="Other", connection=ConnectionFactory(type_name="WebService"), integration_processor="AcmeOrderCancel"
+    )
     with pytest.raises(ValidationFailed, match="needs a connection of type AcmeErp, not WebService"):
-        JobDefinitionFactory(
-            name="Other", connection=ConnectionFactory(type_name="WebService"), integration_processor="AcmeOrderCancel"
-        )
+        job_definition_save(definition=other)
 
 
 @pytest.mark.django_db
@@ -94,4 +95,5 @@ def test_the_example_packages_own_tests_pass(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" not in result.stdout
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout

@@ -45,7 +45,8 @@ def cancel(shop: TrytonShop, order=None, **parameters) -> Ran:
     """Run the processor as the worker would; returns the context (log, data) and its result."""
     context = processor_context(shop.cancel_definition, order=order, parameters=parameters)
     methods: list[str] = []
-    assert context.connection is not None and context.connection.http is not None
+    assert context.connection is not None
+    assert context.connection.http is not None
     context.connection.http.event_hooks["request"] = [lambda r: methods.append(json.loads(r.content)["method"])]
     context.data["methods"] = methods
     try:
@@ -175,7 +176,8 @@ def test_an_order_whose_sale_is_not_in_tryton_fails_with_a_log_line_that_says_wh
         TrytonOrderCancel().execute(context)
     (line,) = context.logger.messages("Error")  # type: ignore[attr-defined]
     assert line.startswith("No Tryton sale has number 'SO99999' in Tryton http://127.0.0.1:")
-    assert f"database {tryton_shop.server.database}" in line and "matchField option (number)" in line
+    assert f"database {tryton_shop.server.database}" in line
+    assert "matchField option (number)" in line
 
 
 def test_tryton_down_is_a_transient_error(tryton_shop):

@@ -145,11 +145,13 @@ def test_drift_is_recorded_both_ways_and_an_open_cancellation_keeps_its_status(t
     assert len(warnings) == 2
     assert f"is cancelled here (Cancelled) but {here['number']} is quotation in Tryton" in warnings[0]
     assert f"{there['number']} was cancelled in Tryton http://127.0.0.1:" in warnings[1]
-    assert context.result.data["held_by_cancellation"] == 1 and context.result.data["new_drift"] == 2
+    assert context.result.data["held_by_cancellation"] == 1
+    assert context.result.data["new_drift"] == 2
     assert cancelled_here.events.filter(type=OrderEvent.Type.DRIFT_DETECTED).count() == 1
 
     again = refresh(tryton_shop, FullRefresh=True)
-    assert again.result.data["new_drift"] == 0 and log_of(again).messages("Warn") == []
+    assert again.result.data["new_drift"] == 0
+    assert log_of(again).messages("Warn") == []
     assert OrderDrift.objects.count() == 2
 
 
@@ -170,7 +172,8 @@ def test_the_status_sweep_updates_open_orders_the_changed_sales_query_did_not_re
     context = refresh(tryton_shop)
 
     assert Order.objects.get(web_order_number=quotation["reference"]).status == "processing"
-    assert context.result.data["imported"] == 0 and context.result.data["status_changes"] == 1
+    assert context.result.data["imported"] == 0
+    assert context.result.data["status_changes"] == 1
     assert context.result.data["not_found"] == 1  # W-LOCAL; the done order is final and not asked about
     assert f"1 order(s) of {tryton_shop.website.name} not found in Tryton" in log_of(context).messages("Info")[-2]
     assert local.web_order_number in log_of(context).messages("Info")[-2]

@@ -67,7 +67,7 @@ def test_json_round_trip_of_tryton_values() -> None:
     values = {
         "amount": Decimal("10.50"),
         "day": datetime.date(2025, 1, 31),
-        "at": datetime.datetime(2025, 1, 31, 12, 30, 5, 7),
+        "at": datetime.datetime(2025, 1, 31, 12, 30, 5, 7),  # noqa: DTZ001 (Tryton's datetimes are naive)
         "time": datetime.time(8, 15, 0, 3),
         "delay": datetime.timedelta(hours=2),
         "blob": b"\x00\x01binary",
@@ -280,7 +280,7 @@ def test_sale_find_by_number_and_by_reference(tryton_server: TrytonServer) -> No
 
     assert client.sale_find("number", "SO99999") is None
     assert client.sale_find("reference", "WEB-404") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"matched by 'number' or 'reference', not 'party'"):
         client.sale_find("party", "C1000")  # type: ignore[arg-type]
 
 

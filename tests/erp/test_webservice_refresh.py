@@ -141,7 +141,8 @@ def test_orders_of_known_customers_come_in_page_by_page_and_an_unchanged_second_
     second = job_enqueue(definition=refresh_definition, parameters={"BatchSize": "2"})
     drain()
     second.refresh_from_db()
-    assert second.status == Status.SUCCESS and second.result["unchanged"] == 3
+    assert second.status == Status.SUCCESS
+    assert second.result["unchanged"] == 3
     assert "modifiedSince" in erp.queries[0]
     assert OrderEvent.objects.count() == events
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,17 +114,6 @@ def workers(tmp_path) -> Iterator[WorkerProcesses]:
     procs = WorkerProcesses(tmp_path)
     yield procs
     procs.stop_all()
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "") -> float:
-    """Poll `predicate` until it is true; returns the seconds it took. Fails after `timeout`."""
-    started = time.monotonic()
-    while True:
-        if predicate():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"not within {timeout} s: {message or predicate}")
-        time.sleep(interval)
 
 
 def job_statuses() -> dict[str, int]:

@@ -25,7 +25,8 @@ def test_job_definition_save_upserts_parameters_by_name_and_deletes_only_the_one
     )
     rows = {p.name: p for p in JobDefinitionParameter.objects.filter(job_definition=definition)}
     assert sorted(rows) == ["Days", "Verbose"]
-    assert rows["Days"].pk == days.pk and rows["Days"].is_required
+    assert rows["Days"].pk == days.pk
+    assert rows["Days"].is_required
     job_definition_save(definition=definition)  # no parameters given: they stay
     assert definition.parameters.count() == 2
 
@@ -53,11 +54,13 @@ def test_connection_save_encrypts_the_password_and_audits_who_without_it():
         password="pw-1",
         actor_id=admin.pk,
     )
-    assert connection.get_password() == "pw-1" and "pw-1" not in connection.password_encrypted
+    assert connection.get_password() == "pw-1"
+    assert "pw-1" not in connection.password_encrypted
     connection_save(connection=connection, actor_id=admin.pk)  # nothing changed: no audit row
     change = ConfigurationChange.objects.get()
     assert (change.kind, change.action, change.changed_by) == ("Connection", "Created", admin)
-    assert change.changes["password"] == [None, "(hidden)"] and "password_encrypted" not in change.changes
+    assert change.changes["password"] == [None, "(hidden)"]
+    assert "password_encrypted" not in change.changes
 
 
 def test_connection_save_checks_the_type():

@@ -72,7 +72,8 @@ def test_a_successful_job_tells_its_handler_succeeded_inside_the_finishing_trans
     job = job_enqueue(definition=noop, handler="Recorder", idempotency_key="key-1")
     drain()
     (heard,) = recorder.finished_jobs
-    assert heard.outcome == JobOutcome.SUCCEEDED and heard.status == Status.SUCCESS
+    assert heard.outcome == JobOutcome.SUCCEEDED
+    assert heard.status == Status.SUCCESS
     assert heard.job == JobRef(job_id=job.pk, attempt=1, handler="Recorder", order_id=None, idempotency_key="key-1")
     assert recorder.in_transaction == [True]
     assert [j.job_id for j in recorder.started_jobs] == [job.pk]
@@ -115,7 +116,8 @@ def test_a_retry_copies_the_handler_unless_the_handler_queues_the_new_job_itself
     job = job_enqueue(definition=noop, handler="Recorder")
     IntegrationJob.objects.filter(pk=job.pk).update(status=Status.FAILURE, finished_at=timezone.now())
     copy = job_retry(job_id=job.pk, actor_id=None)
-    assert copy.handler == "Recorder" and copy.retry_of_id == job.pk
+    assert copy.handler == "Recorder"
+    assert copy.retry_of_id == job.pk
 
     own = job_enqueue(definition=noop)
     recorder.retry_answer = own.pk

@@ -59,14 +59,16 @@ def test_job_run_of_an_unknown_definition_is_not_found():
 def test_job_cancel_of_a_queued_job_cancels_it_now(report_definition):
     job = job_run(definition_id=report_definition.pk, parameters={"Days": "1"}, actor_id=None)
     job = job_cancel(job_id=job.pk, actor_id=None)
-    assert job.status == Status.CANCELLED and job.finished_at is not None
+    assert job.status == Status.CANCELLED
+    assert job.finished_at is not None
 
 
 def test_job_cancel_of_a_running_job_only_requests_it(report_definition):
     job = job_run(definition_id=report_definition.pk, parameters={"Days": "1"}, actor_id=None)
     IntegrationJob.objects.filter(pk=job.pk).update(status=Status.IN_PROCESS, attempt=1)
     job = job_cancel(job_id=job.pk, actor_id=None)
-    assert job.status == Status.IN_PROCESS and job.cancel_requested
+    assert job.status == Status.IN_PROCESS
+    assert job.cancel_requested
 
 
 def test_job_cancel_of_a_finished_job_raises_job_finished(report_definition):
@@ -81,7 +83,9 @@ def test_job_retry_queues_a_new_job_with_the_same_parameters_and_key(report_defi
     job = job_run(definition_id=report_definition.pk, parameters={"Days": "3"}, actor_id=None)
     IntegrationJob.objects.filter(pk=job.pk).update(status=Status.FAILURE)
     new = job_retry(job_id=job.pk, actor_id=None)
-    assert new.pk != job.pk and new.retry_of_id == job.pk and new.status == Status.QUEUED
+    assert new.pk != job.pk
+    assert new.retry_of_id == job.pk
+    assert new.status == Status.QUEUED
     assert new.idempotency_key == job.idempotency_key
     assert {p.name: p.value for p in new.parameters.all()}["Days"] == "3"
 
@@ -101,5 +105,7 @@ def test_cancelling_an_order_cancel_job_leaves_the_request_failed_and_retry_rese
     new = job_retry(job_id=request.job_id, actor_id=StaffFactory().pk)
     request.refresh_from_db()
     assert request.state == CancellationRequest.State.REQUESTED
-    assert request.job_id == new.pk and new.retry_of_id != new.pk
-    assert new.idempotency_key == request.idempotency_key and new.order_id == order.pk
+    assert request.job_id == new.pk
+    assert new.retry_of_id != new.pk
+    assert new.idempotency_key == request.idempotency_key
+    assert new.order_id == order.pk

@@ -93,12 +93,14 @@ def test_the_steps_run_in_order_sharing_the_context_with_typed_parameters(stamp_
 
 def test_a_warning_makes_the_job_succeed_with_warnings(stamp_definition):
     job = run(stamp_definition, Mode="warn")
-    assert job.status == Status.SUCCESS_WITH_WARNINGS and job.warning_count == 1
+    assert job.status == Status.SUCCESS_WITH_WARNINGS
+    assert job.warning_count == 1
 
 
 def test_a_fatal_log_fails_the_attempt_and_stops_the_pipeline(stamp_definition):
     job = run(stamp_definition, Mode="fatal")
-    assert job.status == Status.FAILURE and job.attempt == 2
+    assert job.status == Status.FAILURE
+    assert job.attempt == 2
     assert "Fatal" in job.error
     assert job.logs.filter(level="Fatal", message="the ERP sent nonsense").count() == 2
     assert not job.result
@@ -113,7 +115,8 @@ def test_an_unhandled_exception_fails_the_attempt_with_its_traceback_in_the_log(
 
 def test_a_transient_error_is_retried_and_logged_per_attempt(stamp_definition):
     job = run(stamp_definition, Mode="transient")
-    assert job.status == Status.FAILURE and job.attempt == 2
+    assert job.status == Status.FAILURE
+    assert job.attempt == 2
     assert sorted(set(job.logs.values_list("attempt", flat=True))) == [0, 1, 2]
 
 
@@ -127,7 +130,8 @@ def test_a_definition_naming_an_unknown_processor_cannot_be_saved():
 def test_a_definition_whose_processor_was_uninstalled_is_reported_by_check(shop, stamp_definition):
     registry().processors.pop("TestStampPost")
     item = next(i for i in setup_check() if i.key == "processors")
-    assert not item.ok and "TestStampPost" in item.detail
+    assert not item.ok
+    assert "TestStampPost" in item.detail
 
 
 def test_a_job_whose_processor_is_missing_at_run_time_fails_with_a_fatal_log(stamp_definition):

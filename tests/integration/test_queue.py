@@ -58,7 +58,8 @@ def test_a_claim_takes_due_jobs_in_order_starts_a_new_attempt_and_leases_it(noop
     assert [c.job_id for c in claims] == [first.pk, second.pk]
     assert all(c.attempt == 1 for c in claims)
     job = IntegrationJob.objects.get(pk=first.pk)
-    assert job.status == Status.IN_PROCESS and job.lease_owner == "w1"
+    assert job.status == Status.IN_PROCESS
+    assert job.lease_owner == "w1"
     assert job.lease_expires_at > timezone.now() + datetime.timedelta(seconds=25)
     assert IntegrationJob.objects.get(pk=later.pk).status == Status.QUEUED
     assert queue.claim_jobs(worker_id="w2", limit=5, lease_seconds=30) == []
@@ -104,9 +105,11 @@ def test_finishing_is_fenced_by_the_attempt_so_a_worker_that_lost_the_job_change
     late = queue.attempt_finish(job_id=job.pk, attempt=old.attempt, outcome=queue.AttemptOutcome(kind=queue.SUCCESS))
     assert not late.applied
     job.refresh_from_db()
-    assert job.status == Status.IN_PROCESS and job.lease_owner == "w2"
+    assert job.status == Status.IN_PROCESS
+    assert job.lease_owner == "w2"
     done = queue.attempt_finish(job_id=job.pk, attempt=new.attempt, outcome=queue.AttemptOutcome(kind=queue.SUCCESS))
-    assert done.applied and done.status == Status.SUCCESS
+    assert done.applied
+    assert done.status == Status.SUCCESS
 
 
 def test_the_heartbeat_renews_held_leases_and_reports_lost_jobs_and_cancel_requests(noop):
@@ -115,7 +118,8 @@ def test_the_heartbeat_renews_held_leases_and_reports_lost_jobs_and_cancel_reque
     IntegrationJob.objects.filter(pk=b.pk).update(lease_owner="someone-else")
     IntegrationJob.objects.filter(pk=c.pk).update(cancel_requested=True)
     report = queue.leases_renew(worker_id="w1", held=claims, lease_seconds=60)
-    assert report.lost == {b.pk} and report.cancel_requested == {c.pk}
+    assert report.lost == {b.pk}
+    assert report.cancel_requested == {c.pk}
     assert IntegrationJob.objects.get(pk=a.pk).lease_expires_at > timezone.now() + datetime.timedelta(seconds=50)
 
 
@@ -145,7 +149,8 @@ def test_backoff_doubles_per_attempt_with_jitter_and_a_cap():
     rng = random.Random(7)
     for attempt, full in ((1, 10), (2, 20), (3, 40), (4, 80)):
         delays = [queue.backoff_seconds(10, attempt, rng) for _ in range(200)]
-        assert full / 2 <= min(delays) and max(delays) <= full
+        assert full / 2 <= min(delays)
+        assert max(delays) <= full
         assert max(delays) - min(delays) > full / 4  # jitter spreads retries out
     assert queue.backoff_seconds(10, 40) <= queue.MAX_BACKOFF_SECONDS
     assert queue.backoff_seconds(0, 3) == 0
@@ -178,7 +183,8 @@ def test_the_breaker_opens_after_consecutive_transient_failures_and_then_claims_
     claims = queue.claim_jobs(worker_id="w1", limit=5, lease_seconds=30)
     finishes = [queue.attempt_finish(job_id=c.job_id, attempt=c.attempt, outcome=transient()) for c in claims]
     conn = IntegrationConnection.objects.get()
-    assert conn.breaker_state == Breaker.OPEN and conn.breaker_open_until > timezone.now()
+    assert conn.breaker_state == Breaker.OPEN
+    assert conn.breaker_open_until > timezone.now()
     assert [f.refunded for f in finishes] == [False, False]
     assert queue.claim_jobs(worker_id="w1", limit=5, lease_seconds=30) == []
     # the jobs keep their remaining attempts while the breaker is open
@@ -191,7 +197,8 @@ def test_an_attempt_failing_while_the_breaker_is_open_is_not_counted(erp_noop):
     IntegrationConnection.objects.update(breaker_threshold=1)
     queue.attempt_finish(job_id=first.job_id, attempt=first.attempt, outcome=transient())
     late = queue.attempt_finish(job_id=second.job_id, attempt=second.attempt, outcome=transient())
-    assert late.refunded and late.status == Status.QUEUED
+    assert late.refunded
+    assert late.status == Status.QUEUED
     assert IntegrationJob.objects.get(pk=second.job_id).max_attempts == 3
 
 
@@ -208,7 +215,8 @@ def test_after_the_cool_down_one_probe_goes_through_and_its_success_closes_the_b
     assert queue.claim_jobs(worker_id="w2", limit=5, lease_seconds=30) == []
     queue.attempt_finish(job_id=probe.job_id, attempt=probe.attempt, outcome=queue.AttemptOutcome(kind="success"))
     conn = IntegrationConnection.objects.get()
-    assert conn.breaker_state == Breaker.CLOSED and conn.breaker_failures == 0
+    assert conn.breaker_state == Breaker.CLOSED
+    assert conn.breaker_failures == 0
     assert len(queue.claim_jobs(worker_id="w2", limit=5, lease_seconds=30)) == 2
 
 
@@ -221,10 +229,12 @@ def test_a_failed_probe_reopens_the_breaker_without_spending_the_attempt(erp_noo
     )
     (probe,) = queue.claim_jobs(worker_id="w1", limit=5, lease_seconds=30)
     finish = queue.attempt_finish(job_id=probe.job_id, attempt=probe.attempt, outcome=transient())
-    assert finish.refunded and finish.status == Status.QUEUED
+    assert finish.refunded
+    assert finish.status == Status.QUEUED
     assert IntegrationConnection.objects.get().breaker_state == Breaker.OPEN
     job.refresh_from_db()
-    assert job.attempt == 1 and job.max_attempts == 3
+    assert job.attempt == 1
+    assert job.max_attempts == 3
 
 
 def test_an_erp_refusal_is_an_answer_and_resets_the_failure_count(erp_noop):
@@ -261,8 +271,10 @@ def test_a_stopping_worker_hands_a_job_back_without_spending_its_attempt(noop):
         job_id=job.pk, attempt=claim.attempt, outcome=queue.AttemptOutcome(kind=queue.RELEASED)
     )
     job.refresh_from_db()
-    assert finish.status == Status.QUEUED and job.schedule_at <= timezone.now()
-    assert job.max_attempts == 4 and job.attempt == 1
+    assert finish.status == Status.QUEUED
+    assert job.schedule_at <= timezone.now()
+    assert job.max_attempts == 4
+    assert job.attempt == 1
 
 
 def test_retention_deletes_old_finished_jobs_but_keeps_recent_ones_and_those_of_open_requests(erp_shop, noop):
@@ -345,7 +357,8 @@ def test_a_claim_locks_only_the_connections_that_have_due_jobs(erp_noop):
     finally:
         release.set()
         holder.join()
-    assert {c.connection_id for c in claims} == {erp_noop.connection_id} and len(claims) == 2
+    assert {c.connection_id for c in claims} == {erp_noop.connection_id}
+    assert len(claims) == 2
     assert waited < 5
 
 
@@ -357,4 +370,5 @@ def test_the_purge_deletes_in_small_batches_and_at_most_its_bound_per_call(noop)
     assert IntegrationJob.objects.count() == 3
     assert queue.jobs_purge(older_than_days=30, batch=2, max_batches=2) == 3
     assert not IntegrationJob.objects.exists()
-    assert queue.PURGE_BATCH * queue.PURGE_MAX_BATCHES <= 10_000 and queue.PURGE_BATCH <= 100
+    assert queue.PURGE_BATCH * queue.PURGE_MAX_BATCHES <= 10_000
+    assert queue.PURGE_BATCH <= 100

@@ -25,7 +25,8 @@ def test_a_confirmed_cancellation_sets_the_order_cancelled_and_tells_the_buyer(
     assert request.erp_reference.startswith("FAKE-")
     assert request.order.status == "Cancelled"
     job = IntegrationJob.objects.get(pk=request.job_id)
-    assert job.status == Status.SUCCESS and job.attempt == 1
+    assert job.status == Status.SUCCESS
+    assert job.attempt == 1
     assert fake_erp.deliveries[request.idempotency_key] == 1
     assert fake_erp.requests[0].headers["idempotency-key"] == request.idempotency_key
     assert [m.to for m in mail.outbox] == [[erp_shop.buyer.email]]
@@ -44,9 +45,11 @@ def test_a_refusal_denies_the_request_restores_the_previous_status_and_keeps_the
     assert request.erp_message == "Order already shipped from warehouse 3."
     assert request.order.status == "Submitted"
     job = IntegrationJob.objects.get(pk=request.job_id)
-    assert job.status == Status.SUCCESS_WITH_WARNINGS and job.attempt == 1
+    assert job.status == Status.SUCCESS_WITH_WARNINGS
+    assert job.attempt == 1
     assert job.logs.filter(level="Warn", message__contains="warehouse 3").exists()
-    assert len(mail.outbox) == 1 and "could not be cancelled" in mail.outbox[0].subject
+    assert len(mail.outbox) == 1
+    assert "could not be cancelled" in mail.outbox[0].subject
     assert "warehouse 3" in mail.outbox[0].body
 
 
@@ -62,10 +65,12 @@ def test_transient_failures_are_retried_until_retries_run_out_then_the_request_f
         finishes = drain()
     assert [f.status for f in finishes] == [Status.QUEUED, Status.QUEUED, Status.FAILURE]
     request.refresh_from_db()
-    assert request.state == State.FAILED and "503" in request.erp_message
+    assert request.state == State.FAILED
+    assert "503" in request.erp_message
     assert request.order.status == "CancellationRequested"
     job = IntegrationJob.objects.get(pk=request.job_id)
-    assert job.status == Status.FAILURE and job.attempt == 3
+    assert job.status == Status.FAILURE
+    assert job.attempt == 3
     assert [m.to for m in mail.outbox] == [["erp-team@example.com"]]
     assert f"#{job.pk}: Failure" in mail.outbox[0].subject
 
@@ -83,7 +88,9 @@ def test_a_failed_request_resent_later_reaches_the_erp_with_the_same_key_and_has
     new_job = job_retry(job_id=request.job_id, actor_id=None)
     drain()
     request.refresh_from_db()
-    assert request.state == State.CONFIRMED and request.job_id == new_job.pk and request.send_count == 2
+    assert request.state == State.CONFIRMED
+    assert request.job_id == new_job.pk
+    assert request.send_count == 2
     assert fake_erp.deliveries[request.idempotency_key] == 2
     assert fake_erp.effects[request.idempotency_key] == 1
 
@@ -132,7 +139,8 @@ def test_the_log_tells_the_story_of_an_attempt_in_order(erp_shop, fake_erp):
     logs = list(IntegrationJob.objects.get(pk=request.job_id).logs.values_list("sequence", "module_name", "message"))
     assert [s for s, _, _ in logs] == list(range(1, len(logs) + 1))
     assert logs[0][2].startswith("Attempt 1 of 4 started by worker test-worker")
-    assert logs[1][1] == "WebServiceOrderCancel" and logs[1][2].startswith("POST http://127.0.0.1")
+    assert logs[1][1] == "WebServiceOrderCancel"
+    assert logs[1][2].startswith("POST http://127.0.0.1")
     assert "HTTP 200" in logs[2][2]
     assert logs[-1][2] == f"Cancellation request {request.pk} confirmed."
 
@@ -145,7 +153,8 @@ def test_the_notify_e_mail_on_completion_goes_out_for_a_success(erp_shop, fake_e
     with django_capture_on_commit_callbacks(execute=True):
         drain()
     team = [m for m in mail.outbox if "ops@example.com" in m.to]
-    assert len(team) == 1 and team[0].to == ["ops@example.com", "erp@example.com"]
+    assert len(team) == 1
+    assert team[0].to == ["ops@example.com", "erp@example.com"]
     assert team[0].subject == f"Job OrderCancel #{request.job_id}: Success"
     assert f"OrderNumber={request.order.erp_order_number}" in team[0].body
 

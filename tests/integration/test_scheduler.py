@@ -33,7 +33,8 @@ def test_each_slot_is_queued_once_however_many_schedulers_tick():
     schedulers = [RecurringScheduler() for _ in range(3)]
     queued = [job for s in schedulers for job in s.tick(at(10, 0, 2))]
     queued += [job for s in schedulers for job in s.tick(at(10, 0, 4))]
-    assert len(queued) == 1 and queued[0].schedule_slot == "2026-03-02T10:00:00Z"
+    assert len(queued) == 1
+    assert queued[0].schedule_slot == "2026-03-02T10:00:00Z"
     IntegrationJob.objects.update(status=IntegrationJob.Status.SUCCESS)
     queued = [job for s in schedulers for job in s.tick(at(10, 0, 6))]
     assert [job.schedule_at for job in queued] == [at(10, 0, 5)]

@@ -14,11 +14,13 @@ import time
 import httpx
 import pytest
 
+from tests.waiting import wait_until
+
 REQUEST_CANCELLATION = """
 import time
 from django.contrib.auth import get_user_model
 from countermand.cancellations.services import order_cancel_request
-from countermand.customers.selectors import actor_for_user
+from countermand.orders.actors import actor_for_user
 from countermand.orders.models import Order
 buyer = get_user_model().objects.get(username="buyer@example.com")
 request = order_cancel_request(
@@ -52,17 +54,16 @@ def test_serve_demo_confirms_a_cancellation_within_two_seconds(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
+
+        def ready() -> bool:
             assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.2)
-        from countermand.core.demo import SHOWCASE_ORDERS
+                return False
+
+        wait_until(ready, timeout=90, interval=0.2, message="serve up (/readyz 200)")
+        from countermand.demo import SHOWCASE_ORDERS
 
         assert SHOWCASE_ORDERS[0][:4] == ("WEB-1001", "ERP-5001", "C1000", "Submitted")  # cancellable
 
@@ -77,15 +78,20 @@ def test_serve_demo_confirms_a_cancellation_within_two_seconds(tmp_path):
         assert shell.returncode == 0, shell.stderr[-3000:]
         _, request_id, requested_at = shell.stdout.split()[-3:]
         with sqlite3.connect(db, timeout=10) as conn:
-            while True:
-                state, message = conn.execute(
+
+            def request_row() -> tuple[str, str]:
+                return conn.execute(
                     "SELECT state, erp_reference FROM cancellations_cancellationrequest WHERE id = ?", (request_id,)
                 ).fetchone()
-                if state == "Confirmed":
-                    break
-                assert time.time() - float(requested_at) < 10, f"still {state}"
-                time.sleep(0.02)
+
+            wait_until(
+                lambda: request_row()[0] == "Confirmed",
+                timeout=10,
+                interval=0.02,
+                message=lambda: f"the request confirmed; still {request_row()[0]}",
+            )
         took = time.time() - float(requested_at)
+        message = request_row()[1]
         assert took <= 2.0, f"confirmed after {took:.2f} s"
         print(f"confirmed {took:.2f} s after the request committed")
         assert message.startswith("SBX-")

@@ -75,7 +75,8 @@ def test_a_slow_purge_does_not_starve_the_heartbeat_so_a_running_job_keeps_its_l
         thread.join(timeout=30)
         gc.collect()  # the job thread's database connection goes with the thread
     job.refresh_from_db()
-    assert job.status == Status.SUCCESS and job.attempt == 1
+    assert job.status == Status.SUCCESS
+    assert job.attempt == 1
     assert not job.logs.filter(message__contains="expired").exists()
     assert purge_outlasted_a_lease, "the purge was not slow enough to prove anything"
     assert not IntegrationJob.objects.filter(finished_at__lt=timezone.now() - datetime.timedelta(days=30)).exists()

@@ -17,7 +17,8 @@ from django.db.models import Count
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import IntegrationConnection, IntegrationJob, IntegrationJobLog, JobDefinition
 from countermand.integration.services import job_run
-from tests.integration.conftest import ROOT, cancel, database_url, job_statuses, wait_until
+from tests.integration.conftest import ROOT, cancel, database_url, job_statuses
+from tests.waiting import wait_until
 
 State = CancellationRequest.State
 Status = IntegrationJob.Status
@@ -39,7 +40,8 @@ def test_an_erp_outage_opens_the_breaker_spends_no_attempts_and_everything_is_de
     wait_until(
         lambda: IntegrationConnection.objects.get().breaker_state != "Closed", timeout=20, message="breaker opens"
     )
-    time.sleep(4)  # the outage goes on; without the breaker every job would use up its 4 attempts by now
+    # The scenario: the outage lasts 4 s more; without the breaker every job would use up its 4 attempts by then.
+    time.sleep(4)
     calls_during_outage = fake_erp.failed_calls
     fake_erp.fail_status = 0
     wait_until(lambda: set(states(requests)) == {State.CONFIRMED}, timeout=30, message="all confirmed")
@@ -68,13 +70,17 @@ def test_refusals_slow_answers_and_confirmations_end_as_the_erp_said(erp_shop, f
     )
     for request in (ok, refused, slow):
         request.refresh_from_db()
-    assert ok.state == State.CONFIRMED and ok.order.status == "Cancelled"
-    assert refused.state == State.DENIED and refused.erp_message == "Shipped yesterday."
+    assert ok.state == State.CONFIRMED
+    assert ok.order.status == "Cancelled"
+    assert refused.state == State.DENIED
+    assert refused.erp_message == "Shipped yesterday."
     assert refused.order.status == "Submitted"
     assert slow.state == State.CONFIRMED
     slow_job = IntegrationJob.objects.get(pk=slow.job_id)
-    assert slow_job.attempt == 2 and slow_job.logs.filter(message__contains="did not answer within").exists()
-    assert fake_erp.deliveries[slow.idempotency_key] == 2 and fake_erp.effects[slow.idempotency_key] == 1
+    assert slow_job.attempt == 2
+    assert slow_job.logs.filter(message__contains="did not answer within").exists()
+    assert fake_erp.deliveries[slow.idempotency_key] == 2
+    assert fake_erp.effects[slow.idempotency_key] == 1
     # the worker's own metrics: ERP latency by result, attempts and cancellation outcomes
     metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     connection = IntegrationConnection.objects.get().name
@@ -94,11 +100,16 @@ def test_a_processor_that_overruns_the_timeout_is_abandoned_and_its_late_outcome
     job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "3"}, actor_id=None)
     workers.start("--concurrency", "2")
     wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.FAILURE, timeout=20)
-    time.sleep(1.5)  # let the second attempt's thread come back late
+    # Both attempts' threads come back late, after the watchdog gave their attempts up.
+    wait_until(
+        lambda: job.logs.filter(message__contains="its outcome was discarded").count() == 2,
+        timeout=10,
+        message=lambda: "two late outcomes discarded; log: " + str(list(job.logs.values_list("message", flat=True))),
+    )
     job.refresh_from_db()
+    assert job.status == Status.FAILURE
     assert job.attempt == 2
     assert job.logs.filter(message__startswith="The attempt overran the job's timeout of 1 s").count() == 2
-    assert job.logs.filter(message__contains="its outcome was discarded").exists()
 
 
 def test_two_workers_never_run_the_same_attempt(workers):
@@ -108,17 +119,20 @@ def test_two_workers_never_run_the_same_attempt(workers):
     wait_until(lambda: all(f"worker {w}: concurrency" in workers.logs() for w in "ab"), timeout=30)
     for _ in range(300):
         job_run(definition_id=definition.pk, parameters={}, actor_id=None)
-    wait_until(lambda: job_statuses() == {Status.SUCCESS: 300}, timeout=60, message=str(job_statuses()))
+    wait_until(lambda: job_statuses() == {Status.SUCCESS: 300}, timeout=60, message=lambda: str(job_statuses()))
     starts = (
         IntegrationJobLog.objects.filter(message__startswith="Attempt ", message__contains=" started by worker ")
         .values("job_id", "attempt")
         .annotate(n=Count("id"))
     )
-    assert len(starts) == 300 and {s["n"] for s in starts} == {1}
+    assert len(starts) == 300
+    assert {s["n"] for s in starts} == {1}
     by_worker = {
         w: IntegrationJobLog.objects.filter(message__contains=f"started by worker {w}.").count() for w in ("a", "b")
     }
-    assert by_worker["a"] > 0 and by_worker["b"] > 0 and sum(by_worker.values()) == 300
+    assert by_worker["a"] > 0
+    assert by_worker["b"] > 0
+    assert sum(by_worker.values()) == 300
 
 
 def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
@@ -126,7 +140,11 @@ def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
     for name in ("a", "b", "c"):
         workers.start("--concurrency", "2", name=name)
     wait_until(lambda: all(f"worker {w}: concurrency" in workers.logs() for w in "abc"), timeout=30)
-    time.sleep(8)
+    wait_until(
+        lambda: IntegrationJob.objects.filter(definition=definition, status=Status.SUCCESS).count() >= 3,
+        timeout=30,
+        message="three slots run",
+    )
     workers.stop_all()
     jobs = list(IntegrationJob.objects.filter(definition=definition).order_by("schedule_at"))
     assert len(jobs) >= 3
@@ -142,17 +160,18 @@ def test_a_recurring_job_runs_exactly_once_per_slot_with_three_workers(workers):
     assert starts.count() == sum(job.status == Status.SUCCESS for job in jobs), seen
 
 
-def test_sigterm_lets_a_running_job_finish(workers):
-    definition = JobDefinition.objects.create(name="Nap", integration_processor="NoOp")
-    definition.parameters.create(name="SleepSeconds", value_type="Number", sequence=1)
-    job = job_run(definition_id=definition.pk, parameters={"SleepSeconds": "3"}, actor_id=None)
+def test_sigterm_lets_a_running_job_finish(erp_shop, fake_erp, workers):
+    fake_erp.delay = 3
+    request = cancel(erp_shop)
     proc = workers.start("--grace-seconds", "15")
-    wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.IN_PROCESS, timeout=15)
-    time.sleep(1)  # the attempt has started (a job claimed but not yet started would be handed back)
+    # The attempt is running once its delivery reaches the ERP (a job claimed but not started would be handed back).
+    wait_until(lambda: fake_erp.in_flight == 1, timeout=15, message="the delivery reaches the ERP")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
-    job.refresh_from_db()
-    assert job.status == Status.SUCCESS
+    request.refresh_from_db()
+    assert request.state == State.CONFIRMED
+    assert IntegrationJob.objects.get(pk=request.job_id).status == Status.SUCCESS
+    assert fake_erp.deliveries[request.idempotency_key] == 1
 
 
 def test_sigterm_hands_back_a_job_that_does_not_finish_within_the_grace_period(workers):
@@ -166,7 +185,9 @@ def test_sigterm_hands_back_a_job_that_does_not_finish_within_the_grace_period(w
     assert proc.wait(timeout=15) == 0
     assert time.monotonic() - started < 5
     job.refresh_from_db()
-    assert job.status == Status.QUEUED and job.attempt == 1 and job.max_attempts == job.definition.max_retries + 2
+    assert job.status == Status.QUEUED
+    assert job.attempt == 1
+    assert job.max_attempts == job.definition.max_retries + 2
     assert job.logs.filter(message__contains="handed back").exists()
 
 
@@ -194,7 +215,8 @@ def test_run_job_queues_a_run_with_parameters_and_waits_for_the_worker(workers):
         text=True,
         timeout=60,
     )
-    assert bad.returncode != 0 and "Days takes a number value" in bad.stderr
+    assert bad.returncode != 0
+    assert "Days takes a number value" in bad.stderr
     workers.start()
     done = subprocess.run(
         [sys.executable, "-m", "countermand", "run-job", "Report", "--param", "Days=7", "--wait", "--timeout", "30"],
@@ -219,7 +241,8 @@ def test_a_queued_job_wakes_a_sleeping_worker_notify_on_postgresql_polling_on_sq
     workers.start("--poll-seconds", poll, COUNTERMAND_WORKER_POLL_SECONDS=poll)
     warm_up = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
     wait_until(lambda: IntegrationJob.objects.get(pk=warm_up.pk).status == Status.SUCCESS, timeout=30)
-    time.sleep(1)  # the worker is asleep now
+    # The scenario: the worker has been idle for a second, so it is asleep (no state shows that from outside).
+    time.sleep(1)
     job = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
     took = wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.SUCCESS, timeout=10, interval=0.02)
     assert took < 2.0

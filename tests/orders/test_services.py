@@ -31,7 +31,8 @@ def imported(**values):
 
 def test_import_creates_the_order_with_lines_and_an_imported_event():
     order = imported(total="3.00", erp_order_number="E-9")
-    assert order.order_date == datetime.date(2026, 11, 1) and str(order.total) == "3.00"
+    assert order.order_date == datetime.date(2026, 11, 1)
+    assert str(order.total) == "3.00"
     line = order.lines.get()
     assert (line.product_number, str(line.unit_price), line.status) == ("WID", "1.5000", "")
     assert OrderEvent.objects.get(order=order).type == "Imported"
@@ -44,7 +45,7 @@ def test_import_of_an_existing_number_is_a_conflict():
 
 
 @pytest.mark.parametrize(
-    "values, message",
+    ("values", "message"),
     [
         ({"status": ""}, "order status must be 1 to 50"),
         ({"total": "lots"}, "must be a number"),

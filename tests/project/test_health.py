@@ -36,7 +36,8 @@ def test_healthz_answers_without_the_database(client, django_assert_num_queries)
 
 def test_readyz_checks_the_database_and_migrations(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.json() == {"status": "ready"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
 
 
 def test_metrics_show_queued_jobs_waiting_on_an_inactive_connection(client):

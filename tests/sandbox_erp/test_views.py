@@ -29,15 +29,18 @@ def test_the_sandbox_erp_confirms_a_cancellation_once_per_idempotency_key(client
     again = post_cancel(client, "ERP-1")
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    assert first.json()["status"] == "Cancelled" and first.json()["reference"].startswith("SBX-")
+    assert first.json()["status"] == "Cancelled"
+    assert first.json()["reference"].startswith("SBX-")
     row = SandboxErpCancellation.objects.get()
-    assert row.delivery_count == 2 and row.order_number == order.erp_order_number
+    assert row.delivery_count == 2
+    assert row.order_number == order.erp_order_number
 
 
 def test_the_sandbox_erp_refuses_shipped_orders_with_a_message(client, sandbox):
     OrderFactory(erp_order_number="ERP-2", status="Shipped")
     response = post_cancel(client, "ERP-2")
-    assert response.status_code == 409 and "already shipped" in response.json()["message"]
+    assert response.status_code == 409
+    assert "already shipped" in response.json()["message"]
 
 
 def test_the_sandbox_erp_refuses_orders_listed_as_shipped_in_its_options(client, sandbox):

@@ -19,7 +19,9 @@ from countermand.settings.services import setting_reset, setting_set
 from tests.factories import WebsiteFactory
 
 
-@pytest.mark.parametrize("raw, expected", [(True, True), ("True", True), ("false", False), ("0", False), ("yes", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(True, True), ("True", True), ("false", False), ("0", False), ("yes", True)]
+)
 def test_bool_setting_accepts_json_booleans_and_typed_words(raw, expected):
     assert setting_definition("AllowCancellationRequest").parse(raw) is expected
 
@@ -141,7 +143,8 @@ def test_settings_for_resolves_website_then_application_then_default_typed():
     application = settings_for()
     assert (for_website.cancellation_window_days, application.cancellation_window_days) == (3, 14)
     assert (for_website.allow_cancellation_request, application.allow_cancellation_request) == (True, False)
-    assert for_website.cancelled_status == "Cancelled" and for_website.order_cancel_job_name == "OrderCancel"
+    assert for_website.cancelled_status == "Cancelled"
+    assert for_website.order_cancel_job_name == "OrderCancel"
     assert for_website.cancellation_reasons == SETTINGS["CancellationReasons"].default
 
 

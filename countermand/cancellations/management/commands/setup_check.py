@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from countermand.cancellations.setup_check import MISSING, OK, setup_check, setup_is_complete
@@ -8,7 +10,7 @@ MARKS = {OK: "OK     ", MISSING: "MISSING", "warning": "WARNING"}
 class Command(BaseCommand):
     help = "Check the order-cancellation setup against the setup guide; exit 1 when a required step is missing."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         from django.db import connection
         from django.db.migrations.executor import MigrationExecutor
 

@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from countermand.core.demo import demo_load
+from countermand.demo import demo_load
 
 
 class Command(BaseCommand):

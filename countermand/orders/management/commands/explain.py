@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from countermand.core.errors import NotFound
 from countermand.orders.policies import ADMIN, BUYER, Actor, cancellation_blockers
@@ -8,10 +10,10 @@ from countermand.orders.selectors import cancellation_rules, order_get, order_la
 class Command(BaseCommand):
     help = "Explain why an order can or cannot be cancelled (by web or ERP order number)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("order_number")
 
-    def handle(self, *args, order_number: str, **options):
+    def handle(self, *args: Any, order_number: str, **options: Any) -> None:
         try:
             order = order_get(order_number)
         except NotFound as exc:

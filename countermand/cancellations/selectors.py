@@ -1,0 +1,17 @@
+"""Reads of the cancellation domain."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from countermand.cancellations.models import CancellationRequest
+
+
+def cancellation_orders_held(order_ids: Collection[int]) -> set[int]:
+    """The orders among `order_ids` with an open cancellation request: their status is held (the
+    lookup cancellations registers with orders, see apps.py)."""
+    return set(
+        CancellationRequest.objects.filter(
+            order_id__in=list(order_ids), state__in=CancellationRequest.OPEN_STATES
+        ).values_list("order_id", flat=True)
+    )
