@@ -314,8 +314,10 @@ def _breaker_after_answer(connection_id: int) -> bool:
 
 @dataclass(frozen=True)
 class FencedJob:
-    """The job row `attempt_finish` locked, with what finishing it needs from its definition."""
+    """The job row `attempt_finish` locked, with what finishing it needs from its definition, and the
+    database's clock when it was locked (`now`)."""
 
+    now: datetime.datetime
     job_id: int
     attempt: int
     max_attempts: int
@@ -337,22 +339,29 @@ class FencedJob:
         )
 
 
-def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | None) -> FencedJob | None:
+def _fence_lock(job_id: int, attempt: int, *, expired_only: bool) -> FencedJob | None:
     """Lock the job row if attempt `attempt` still holds it; return what finishing needs, else None.
+    `expired_only` also requires its lease to have expired by the database's clock.
 
     Plain SQL: this runs once per job, and building it through the ORM costs more than executing it.
+    On PostgreSQL the same statement reads the database's clock, so finishing costs no extra round trip.
     """
+    postgresql = db_connection.vendor == "postgresql"
+    host_now = None if postgresql else db_now()  # SQLite: the database's clock is this host's
     job, definition = IntegrationJob._meta.db_table, JobDefinition._meta.db_table
     sql = (
         "SELECT j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, j.idempotency_key, j.handler, "
-        "d.retry_backoff_seconds, d.notify_email, d.notify_condition "
-        f"FROM {job} j JOIN {definition} d ON d.id = j.definition_id "
+        "d.retry_backoff_seconds, d.notify_email, d.notify_condition"
+        + (", statement_timestamp() " if postgresql else " ")
+        + f"FROM {job} j JOIN {definition} d ON d.id = j.definition_id "
         "WHERE j.id = %s AND j.attempt = %s AND j.status = %s"
     )
     params: list[Any] = [job_id, attempt, Status.IN_PROCESS.value]
-    if expired_before is not None:
+    if expired_only and postgresql:
+        sql += " AND j.lease_expires_at < statement_timestamp()"
+    elif expired_only:
         sql += " AND j.lease_expires_at < %s"
-        params.append(db_connection.ops.adapt_datetimefield_value(expired_before))
+        params.append(db_connection.ops.adapt_datetimefield_value(host_now))
     if db_connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF j"
     with db_connection.cursor() as cursor:
@@ -360,8 +369,13 @@ def _fence_lock(job_id: int, attempt: int, expired_before: datetime.datetime | N
         row = cursor.fetchone()
     if row is None:
         return None
-    max_attempts, cancel_requested, connection_id, order_id, idempotency_key, handler, backoff, email, condition = row
+    max_attempts, cancel_requested, connection_id, order_id, idempotency_key, handler, backoff, email, condition = row[
+        :9
+    ]
+    now = row[9].astimezone(datetime.UTC) if postgresql else host_now
+    assert now is not None
     return FencedJob(
+        now=now,
         job_id=job_id,
         attempt=attempt,
         max_attempts=max_attempts,
@@ -402,16 +416,16 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
     outcome and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
     lease to have expired, so a heartbeat that just renewed it wins.
     """
-    now = db_now()
     lines = list(outcome.lines)
 
     def say(level: str, message: str) -> None:
         lines.append(LogLine(level, message, "Countermand", attempt))
 
     with write_transaction():
-        job = _fence_lock(job_id, attempt, expired_before=now if expired_only else None)
+        job = _fence_lock(job_id, attempt, expired_only=expired_only)
         if job is None:
             return Finish(applied=False)
+        now = job.now
         refunded = False
         kind = outcome.kind
         if job.connection_id and kind in (SUCCESS, REJECTED):
