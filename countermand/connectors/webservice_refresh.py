@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from countermand.integration.plugin import (
+    ERP_DECIMAL_FIELDS,
     ConnectionInfo,
     ErpOrder,
     ErpOrderLine,
@@ -61,16 +62,6 @@ LINE_FIELDS = {
     "unitPrice": "unit_price",
     "lineTotal": "line_total",
     "status": "status",
-}
-DECIMAL_FIELDS = {
-    "subtotal",
-    "tax_amount",
-    "shipping_amount",
-    "total",
-    "quantity_ordered",
-    "quantity_shipped",
-    "unit_price",
-    "line_total",
 }
 
 
@@ -193,7 +184,7 @@ def _typed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         value = data.get(theirs)
         if value is None or value == "":
             continue
-        if name in DECIMAL_FIELDS:
+        if name in ERP_DECIMAL_FIELDS:
             value = Decimal(str(value))
         elif name == "order_date":
             value = datetime.date.fromisoformat(str(value))

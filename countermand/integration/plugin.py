@@ -23,6 +23,7 @@ Packages register both through the ``countermand.processors`` entry-point group 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime
 import enum
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -433,6 +434,12 @@ class ErpOrder:
     def values(self) -> dict[str, Any]:
         """The order fields besides status and ERP number that the ERP reported, by name."""
         return {name: getattr(self, name) for name in self.VALUE_FIELDS if getattr(self, name) is not None}
+
+
+# The fields an ERP reports as decimal amounts (read off the dataclasses above, so they cannot drift apart).
+ERP_DECIMAL_FIELDS: frozenset[str] = frozenset(
+    f.name for cls in (ErpOrder, ErpOrderLine) for f in dataclasses.fields(cls) if "Decimal" in str(f.type)
+)
 
 
 @dataclass(frozen=True)

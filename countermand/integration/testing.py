@@ -13,6 +13,7 @@ Use them inside a Django test with database access (pytest-django's ``db`` fixtu
 
 from __future__ import annotations
 
+import abc
 import datetime
 import json
 import threading
@@ -137,7 +138,7 @@ class FakeRequest:
     body: Any = None
 
 
-class FakeHttpErp:
+class FakeHttpErp(abc.ABC):
     """A real HTTP server on 127.0.0.1 (a free port) answering in a thread, for processors that call an
     ERP over HTTP. Subclass it and implement `handle`; every request is kept in `requests`.
 
@@ -163,9 +164,9 @@ class FakeHttpErp:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
+    @abc.abstractmethod
     def handle(self, request: FakeRequest) -> tuple[int, Any]:
         """Answer `request`: an HTTP status and a JSON-serialisable body (a str is sent as text)."""
-        raise NotImplementedError
 
     @property
     def url(self) -> str:
