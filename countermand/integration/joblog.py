@@ -31,32 +31,50 @@ class LogLine:
     logged_at: datetime.datetime = field(default_factory=timezone.now)
 
 
-def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False, last_sequence: int | None = None) -> None:
+def job_log_write(*, job_id: int, lines: list[LogLine], locked: bool = False) -> None:
     """Append `lines` to a job's log with the next sequence numbers.
 
-    The job row is locked first (unless the caller already holds it, `locked=True`, and may then pass
-    the job's `last_sequence` it read under that lock), so two writers of the same job — a worker whose
-    lease was lost and the one that took over — never pick the same sequence.
+    The job row is locked first (unless the caller already holds it, `locked=True`), so two writers of
+    the same job — a worker whose lease was lost and the one that took over — never pick the same sequence.
     """
     if not lines:
         return
     with write_transaction():
         if not locked:
             list(IntegrationJob.objects.select_for_update().filter(pk=job_id).values_list("pk"))
-        with connection.cursor() as cursor:  # plain SQL: cheaper than building it through the ORM
-            cursor.execute(f"SELECT MAX(sequence) FROM {IntegrationJobLog._meta.db_table} WHERE job_id = %s", [job_id])
-            last = cursor.fetchone()[0] or 0
-        IntegrationJobLog.objects.bulk_create(
-            IntegrationJobLog(
-                job_id=job_id,
-                sequence=last + offset,
-                attempt=line.attempt,
-                level=line.level,
-                logged_at=line.logged_at,
-                message=line.message[:MAX_MESSAGE],
-                module_name=line.module_name[:100],
-            )
-            for offset, line in enumerate(lines, start=1)
+        job_logs_write({job_id: lines})
+
+
+def job_logs_write(lines_by_job: dict[int, list[LogLine]]) -> None:
+    """Append lines to the logs of several jobs whose rows the caller has locked, in its transaction:
+    one query for their last sequence numbers, one insert for all the lines."""
+    lines_by_job = {job_id: lines for job_id, lines in lines_by_job.items() if lines}
+    if not lines_by_job:
+        return
+    table = IntegrationJobLog._meta.db_table
+    marks = ", ".join(["%s"] * len(lines_by_job))
+    with connection.cursor() as cursor:  # plain SQL: cheaper than building it through the ORM
+        cursor.execute(
+            f"SELECT job_id, MAX(sequence) FROM {table} WHERE job_id IN ({marks}) GROUP BY job_id", list(lines_by_job)
+        )
+        last = dict(cursor.fetchall())
+        at = connection.ops.adapt_datetimefield_value
+        cursor.executemany(
+            f"INSERT INTO {table} (job_id, sequence, attempt, level, logged_at, message, module_name) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    job_id,
+                    (last.get(job_id) or 0) + offset,
+                    line.attempt,
+                    line.level,
+                    at(line.logged_at),
+                    line.message[:MAX_MESSAGE],
+                    line.module_name[:100],
+                )
+                for job_id, lines in lines_by_job.items()
+                for offset, line in enumerate(lines, start=1)
+            ],
         )
 
 

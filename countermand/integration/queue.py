@@ -29,25 +29,27 @@ import datetime
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from countermand.integration import outcomes
-from countermand.integration.db import db_now, db_now_expression, write_transaction
+from countermand.integration.db import db_now, write_transaction
 from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
-from countermand.integration.joblog import LogLine, job_log_write
+from countermand.integration.joblog import LogLine, job_logs_write
 from countermand.integration.models import (
     IntegrationConnection,
     IntegrationJob,
     IntegrationJobLog,
     JobDefinition,
 )
+from countermand.integration.wakeup import workers_wake_on_commit
 
 logger = logging.getLogger(__name__)
 Status = IntegrationJob.Status
@@ -140,6 +142,37 @@ def next_breaker_probe_at() -> datetime.datetime | None:
     return moment
 
 
+def _due_kinds() -> tuple[bool, bool]:
+    """A cheap read (no lock) by the database's clock: are jobs of an ERP connection due, and are jobs
+    without one due?"""
+    table = IntegrationJob._meta.db_table
+    if db_connection.vendor == "postgresql":
+        clock, params = "statement_timestamp()", []
+    else:
+        clock, params = "%s", [db_connection.ops.adapt_datetimefield_value(db_now())]
+    due = f"SELECT 1 FROM {table} WHERE status = %s AND schedule_at <= {clock} AND connection_id IS"
+    queued = Status.QUEUED.value
+    with db_connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS({due} NOT NULL), EXISTS({due} NULL)", [queued, *params, queued, *params])
+        erp, free = cursor.fetchone()
+    return bool(erp), bool(free)
+
+
+def _free_jobs_pick(now: datetime.datetime, limit: int) -> list[tuple[int, int, int, int, None]]:
+    """Lock (PostgreSQL: skipping those other claimers hold) the first due jobs that call no ERP:
+    (id, attempt, max_attempts, definition_id, None)."""
+    table = IntegrationJob._meta.db_table
+    sql = (
+        f"SELECT id, attempt, max_attempts, definition_id FROM {table} "
+        "WHERE status = %s AND schedule_at <= %s AND connection_id IS NULL ORDER BY schedule_at, id LIMIT %s"
+    )
+    if db_connection.features.has_select_for_update_skip_locked:
+        sql += " FOR UPDATE SKIP LOCKED"
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [Status.QUEUED.value, db_connection.ops.adapt_datetimefield_value(now), limit])
+        return [(*row, None) for row in cursor.fetchall()]
+
+
 def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_limit: int | None = None) -> list[Claim]:
     """Claim up to `limit` due jobs for `worker_id`, honouring each connection's breaker and limit.
 
@@ -147,98 +180,114 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
     threads, since a claimed job counts against its connection's limit until it finishes).
 
     Times come from the database's clock (`db_now`), so a worker whose host clock is off neither
-    claims jobs early nor stamps leases that other workers read as expired.
+    claims jobs early nor stamps leases that other workers read as expired. The hot path (jobs that call
+    no ERP) is plain SQL: a locking select and one update for the whole batch.
     """
     if limit <= 0:
         return []
     erp_room = limit if connection_limit is None else min(limit, connection_limit)
-    if not IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=db_now_expression()).exists():
+    erp_due, free_due = _due_kinds()
+    if not (erp_due and erp_room > 0) and not free_due:
         return []
-    picked: list[tuple[int, bool]] = []
+    picked: list[tuple[int, int, int, int, int | None]] = []  # id, attempt, max_attempts, definition, connection
+    probes: set[int] = set()
     with write_transaction():
         now = db_now()
-        due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
-        if erp_room > 0 and due.filter(connection__isnull=False).exists():
-            # Lock the connections that have due jobs, in id order (no deadlock between claimers):
-            # claimers of the same ERP take turns, so the InProcess count they read is exact and
-            # max_concurrent_jobs holds across all workers. Connections with nothing due stay unlocked.
-            connections = list(
-                IntegrationConnection.objects.select_for_update()
-                .filter(is_active=True)
-                .filter(Exists(due.filter(connection_id=OuterRef("pk"))))
-                .order_by("id")
-                .only("id", "max_concurrent_jobs", "breaker_state", "breaker_open_until")
-            )
-            running = dict(
-                IntegrationJob.objects.filter(status=Status.IN_PROCESS, connection__isnull=False)
-                .values_list("connection_id")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            random.shuffle(connections)  # no ERP starves another
-            for conn in connections:
-                room = erp_room - len(picked)
-                if room <= 0:
-                    break
-                in_process = running.get(conn.pk, 0)
-                probe = conn.breaker_state != Breaker.CLOSED
-                if conn.breaker_state == Breaker.OPEN and conn.breaker_open_until and conn.breaker_open_until > now:
-                    continue
-                capacity = (1 if in_process == 0 else 0) if probe else conn.max_concurrent_jobs - in_process
-                take = min(capacity, room)
-                if take <= 0:
-                    continue
-                ids = list(
-                    due.filter(connection_id=conn.pk)
-                    .order_by("schedule_at", "id")
-                    .select_for_update(skip_locked=True)
-                    .values_list("id", flat=True)[:take]
-                )
-                if ids and probe:
-                    IntegrationConnection.objects.filter(pk=conn.pk).update(breaker_state=Breaker.HALF_OPEN)
-                picked += [(job_id, probe) for job_id in ids]
+        if erp_due and erp_room > 0:
+            picked, probes = _erp_jobs_pick(now, erp_room)
         room = limit - len(picked)
-        if room > 0:
-            ids = list(
-                due.filter(connection__isnull=True)
-                .order_by("schedule_at", "id")
-                .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:room]
-            )
-            picked += [(job_id, False) for job_id in ids]
+        if room > 0 and free_due:
+            picked += _free_jobs_pick(now, room)
         if not picked:
             return []
-        probes = {job_id for job_id, probe in picked if probe}
-        ids = [job_id for job_id, _ in picked]
-        IntegrationJob.objects.filter(pk__in=ids, status=Status.QUEUED).update(
-            status=Status.IN_PROCESS,
-            attempt=F("attempt") + 1,
-            lease_owner=worker_id,
-            lease_expires_at=now + datetime.timedelta(seconds=lease_seconds),
-            started_at=now,
-            finished_at=None,
-        )
-        rows = list(
-            IntegrationJob.objects.filter(pk__in=ids, status=Status.IN_PROCESS, lease_owner=worker_id, started_at=now)
-            .order_by("schedule_at", "id")
-            .values_list("id", "attempt", "max_attempts", "definition_id", "connection_id")
-        )
-        # At most one write a second per definition: concurrent claimers do not queue on its row lock.
-        JobDefinition.objects.filter(pk__in={row[3] for row in rows}).filter(
-            Q(last_run_at__isnull=True) | Q(last_run_at__lt=now - datetime.timedelta(seconds=1))
-        ).update(last_run_at=now)
+        table = IntegrationJob._meta.db_table
+        ids = [row[0] for row in picked]
+        marks = ", ".join(["%s"] * len(ids))
+        at = db_connection.ops.adapt_datetimefield_value
+        with db_connection.cursor() as cursor:
+            # The rows are locked (PostgreSQL FOR UPDATE; SQLite's write lock since BEGIN IMMEDIATE), so the
+            # attempt read above is the one this update increments; `status` stays the compare-and-set.
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, attempt = attempt + 1, lease_owner = %s, lease_expires_at = %s, "
+                f"started_at = %s, finished_at = NULL WHERE id IN ({marks}) AND status = %s",
+                [
+                    Status.IN_PROCESS.value,
+                    worker_id,
+                    at(now + datetime.timedelta(seconds=lease_seconds)),
+                    at(now),
+                    *ids,
+                    Status.QUEUED.value,
+                ],
+            )
+            if cursor.rowcount != len(ids):  # cannot happen while the rows are locked; never hand out a job twice
+                raise RuntimeError(f"claimed {cursor.rowcount} of {len(ids)} locked jobs; claim aborted")
+            # At most one write a second per definition: concurrent claimers do not queue on its row lock.
+            definition_ids = sorted({row[3] for row in picked})
+            cursor.execute(
+                f"UPDATE {JobDefinition._meta.db_table} SET last_run_at = %s WHERE id IN "
+                f"({', '.join(['%s'] * len(definition_ids))}) AND (last_run_at IS NULL OR last_run_at < %s)",
+                [at(now), *definition_ids, at(now - datetime.timedelta(seconds=1))],
+            )
     return [
         Claim(
             job_id=job_id,
-            attempt=attempt,
+            attempt=attempt + 1,
             max_attempts=max_attempts,
             definition_id=definition_id,
             connection_id=connection_id,
             probe=job_id in probes,
             claimed_at=now,
         )
-        for job_id, attempt, max_attempts, definition_id, connection_id in rows
+        for job_id, attempt, max_attempts, definition_id, connection_id in picked
     ]
+
+
+def _erp_jobs_pick(now: datetime.datetime, room: int) -> tuple[list[tuple[int, int, int, int, int | None]], set[int]]:
+    """Within the claim's transaction: pick up to `room` due jobs of ERP connections, each connection's
+    breaker and `max_concurrent_jobs` honoured. Returns the rows picked and the ids of breaker probes."""
+    due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
+    # Lock the connections that have due jobs, in id order (no deadlock between claimers): claimers of
+    # the same ERP take turns, so the InProcess count they read is exact and max_concurrent_jobs holds
+    # across all workers. Connections with nothing due stay unlocked.
+    connections = list(
+        IntegrationConnection.objects.select_for_update()
+        .filter(is_active=True)
+        .filter(Exists(due.filter(connection_id=OuterRef("pk"))))
+        .order_by("id")
+        .only("id", "max_concurrent_jobs", "breaker_state", "breaker_open_until")
+    )
+    running = dict(
+        IntegrationJob.objects.filter(status=Status.IN_PROCESS, connection__isnull=False)
+        .values_list("connection_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    random.shuffle(connections)  # no ERP starves another
+    picked: list[tuple[int, int, int, int, int | None]] = []
+    probes: set[int] = set()
+    for conn in connections:
+        left = room - len(picked)
+        if left <= 0:
+            break
+        in_process = running.get(conn.pk, 0)
+        probe = conn.breaker_state != Breaker.CLOSED
+        if conn.breaker_state == Breaker.OPEN and conn.breaker_open_until and conn.breaker_open_until > now:
+            continue
+        capacity = (1 if in_process == 0 else 0) if probe else conn.max_concurrent_jobs - in_process
+        take = min(capacity, left)
+        if take <= 0:
+            continue
+        rows = list(
+            due.filter(connection_id=conn.pk)
+            .order_by("schedule_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "attempt", "max_attempts", "definition_id", "connection_id")[:take]
+        )
+        if rows and probe:
+            IntegrationConnection.objects.filter(pk=conn.pk).update(breaker_state=Breaker.HALF_OPEN)
+            probes.update(row[0] for row in rows)
+        picked += rows
+    return picked, probes
 
 
 @dataclass(frozen=True)
@@ -339,54 +388,59 @@ class FencedJob:
         )
 
 
-def _fence_lock(job_id: int, attempt: int, *, expired_only: bool) -> FencedJob | None:
-    """Lock the job row if attempt `attempt` still holds it; return what finishing needs, else None.
-    `expired_only` also requires its lease to have expired by the database's clock.
+def _fence_lock(attempts: Sequence[tuple[int, int]], *, expired_only: bool) -> dict[int, FencedJob]:
+    """Lock the job rows that the given (job id, attempt) pairs still hold; return what finishing them
+    needs, by job id (a pair whose attempt lost its job is left out). `expired_only` also requires the
+    lease to have expired by the database's clock.
 
-    Plain SQL: this runs once per job, and building it through the ORM costs more than executing it.
-    On PostgreSQL the same statement reads the database's clock, so finishing costs no extra round trip.
+    Plain SQL, one statement for the whole batch: building it through the ORM costs more than executing
+    it. On PostgreSQL the same statement reads the database's clock, so finishing costs no extra round trip.
     """
     postgresql = db_connection.vendor == "postgresql"
     host_now = None if postgresql else db_now()  # SQLite: the database's clock is this host's
     job, definition = IntegrationJob._meta.db_table, JobDefinition._meta.db_table
+    wanted = dict(attempts)
+    marks = ", ".join(["%s"] * len(wanted))
     sql = (
-        "SELECT j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, j.idempotency_key, j.handler, "
-        "d.retry_backoff_seconds, d.notify_email, d.notify_condition"
+        "SELECT j.id, j.attempt, j.max_attempts, j.cancel_requested, j.connection_id, j.order_id, "
+        "j.idempotency_key, j.handler, d.retry_backoff_seconds, d.notify_email, d.notify_condition"
         + (", statement_timestamp() " if postgresql else " ")
         + f"FROM {job} j JOIN {definition} d ON d.id = j.definition_id "
-        "WHERE j.id = %s AND j.attempt = %s AND j.status = %s"
+        f"WHERE j.id IN ({marks}) AND j.status = %s"
     )
-    params: list[Any] = [job_id, attempt, Status.IN_PROCESS.value]
+    params: list[Any] = [*wanted, Status.IN_PROCESS.value]
     if expired_only and postgresql:
         sql += " AND j.lease_expires_at < statement_timestamp()"
     elif expired_only:
         sql += " AND j.lease_expires_at < %s"
         params.append(db_connection.ops.adapt_datetimefield_value(host_now))
     if db_connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF j"
+        sql += " ORDER BY j.id FOR UPDATE OF j"  # id order: batches that overlap never deadlock
     with db_connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    max_attempts, cancel_requested, connection_id, order_id, idempotency_key, handler, backoff, email, condition = row[
-        :9
-    ]
-    now = row[9].astimezone(datetime.UTC) if postgresql else host_now
-    assert now is not None
-    return FencedJob(
-        now=now,
-        job_id=job_id,
-        attempt=attempt,
-        max_attempts=max_attempts,
-        cancel_requested=bool(cancel_requested),
-        connection_id=connection_id,
-        order_id=order_id,
-        idempotency_key=idempotency_key,
-        handler=handler,
-        retry_backoff_seconds=backoff,
-        notifies=bool(email and condition),
-    )
+        rows = cursor.fetchall()
+    fenced = {}
+    for row in rows:
+        job_id, attempt, max_attempts, cancel_requested, connection_id, order_id, key, handler = row[:8]
+        backoff, email, condition = row[8:11]
+        if wanted.get(job_id) != attempt:
+            continue
+        now = row[11].astimezone(datetime.UTC) if postgresql else host_now
+        assert now is not None
+        fenced[job_id] = FencedJob(
+            now=now,
+            job_id=job_id,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            cancel_requested=bool(cancel_requested),
+            connection_id=connection_id,
+            order_id=order_id,
+            idempotency_key=key,
+            handler=handler,
+            retry_backoff_seconds=backoff,
+            notifies=bool(email and condition),
+        )
+    return fenced
 
 
 def job_finished_tell(
@@ -416,88 +470,154 @@ def attempt_finish(*, job_id: int, attempt: int, outcome: AttemptOutcome, expire
     outcome and queues the notify e-mail — all in one transaction. `expired_only` (the reaper) also requires the
     lease to have expired, so a heartbeat that just renewed it wins.
     """
+    (finish,) = attempts_finish([(job_id, attempt, outcome)], expired_only=expired_only)
+    return finish
+
+
+def attempts_finish(attempts: Sequence[tuple[int, int, AttemptOutcome]], *, expired_only: bool = False) -> list[Finish]:
+    """`attempt_finish` for several attempts (job id, attempt, outcome) in one transaction: one fenced
+    lock statement, one update statement per kind of end (final, retried), one log insert, one commit.
+    Each attempt is decided on its own, in the given order; the result is in that order too.
+
+    A failure (a handler raising, a lost database connection) rolls the whole batch back: the caller
+    may then record the attempts one by one, so one bad outcome cannot hold back the others.
+    """
+    if not attempts:
+        return []
+    finishes: list[Finish] = []
+    with write_transaction():
+        fenced = _fence_lock([(job_id, attempt) for job_id, attempt, _ in attempts], expired_only=expired_only)
+        closed: set[int] = set()  # connections whose breaker this batch already closed
+        finals: list[tuple[Any, ...]] = []
+        retries: list[tuple[Any, ...]] = []
+        logs: dict[int, list[LogLine]] = {}
+        for job_id, attempt, outcome in attempts:
+            job = fenced.pop(job_id, None)  # popped: the same attempt twice in a batch applies once
+            if job is None or job.attempt != attempt:
+                finishes.append(Finish(applied=False))
+                continue
+            finish, row, lines = _attempt_decide(job, outcome, closed)
+            (retries if finish.status == Status.QUEUED else finals).append(row)
+            logs[job_id] = lines
+            finishes.append(finish)
+        _jobs_update(finals=finals, retries=retries)
+        # The log's last sequences are read after the locks are held (a fresh snapshot on PostgreSQL), so a
+        # log line another writer committed while this one waited for a lock is counted.
+        job_logs_write(logs)
+    return finishes
+
+
+def _attempt_decide(
+    job: FencedJob, outcome: AttemptOutcome, closed: set[int]
+) -> tuple[Finish, tuple[Any, ...], list[LogLine]]:
+    """Decide one fenced attempt's end: breaker, status, retry, the handler's reaction. Returns the
+    Finish, the job row's new values (for `_jobs_update`) and the log lines to write."""
+    attempt = job.attempt
     lines = list(outcome.lines)
 
     def say(level: str, message: str) -> None:
         lines.append(LogLine(level, message, "Countermand", attempt))
 
-    with write_transaction():
-        job = _fence_lock(job_id, attempt, expired_only=expired_only)
-        if job is None:
-            return Finish(applied=False)
-        now = job.now
-        refunded = False
-        kind = outcome.kind
-        if job.connection_id and kind in (SUCCESS, REJECTED):
+    now = job.now
+    refunded = False
+    kind = outcome.kind
+    if job.connection_id and kind in (SUCCESS, REJECTED):
+        if job.connection_id not in closed:
             if _breaker_after_answer(job.connection_id):
                 say(Level.INFO, "The ERP answers again: circuit breaker closed.")
-        elif job.connection_id and kind in BREAKER_FAILURES:
-            refunded, message = _breaker_after_failure(job.connection_id, now)
-            if message:
-                say(Level.WARN, message)
+            closed.add(job.connection_id)
+    elif job.connection_id and kind in BREAKER_FAILURES:
+        closed.discard(job.connection_id)
+        refunded, message = _breaker_after_failure(job.connection_id, now)
+        if message:
+            say(Level.WARN, message)
 
-        if kind == RELEASED:
-            refunded = True
-        retry_at = None
-        max_attempts = job.max_attempts
-        if kind == SUCCESS:
-            status = Status.SUCCESS_WITH_WARNINGS if outcome.warnings or outcome.errors else Status.SUCCESS
-        elif kind == REJECTED:
-            status = Status.SUCCESS_WITH_WARNINGS
-        elif kind == CANCELLED or job.cancel_requested:
-            status = Status.CANCELLED
-            say(Level.INFO, "Cancelled on request; not retried.")
-        elif refunded or attempt < job.max_attempts:
-            status = Status.QUEUED
-            if refunded:
-                max_attempts += 1
-            delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(job.retry_backoff_seconds, attempt)
-            retry_at = now + datetime.timedelta(seconds=delay)
-            say(
-                Level.INFO,
-                f"Attempt {attempt} {'was handed back' if kind == RELEASED else f'failed ({kind})'}; retry "
-                + (f"at {retry_at:%H:%M:%S}" if delay else "now")
-                + f" ({max_attempts - attempt} attempt(s) left).",
+    if kind == RELEASED:
+        refunded = True
+    retry_at = None
+    max_attempts = job.max_attempts
+    if kind == SUCCESS:
+        status = Status.SUCCESS_WITH_WARNINGS if outcome.warnings or outcome.errors else Status.SUCCESS
+    elif kind == REJECTED:
+        status = Status.SUCCESS_WITH_WARNINGS
+    elif kind == CANCELLED or job.cancel_requested:
+        status = Status.CANCELLED
+        say(Level.INFO, "Cancelled on request; not retried.")
+    elif refunded or attempt < job.max_attempts:
+        status = Status.QUEUED
+        if refunded:
+            max_attempts += 1
+        delay = 0.0 if kind in (LOST, RELEASED) else backoff_seconds(job.retry_backoff_seconds, attempt)
+        retry_at = now + datetime.timedelta(seconds=delay)
+        if not delay:
+            workers_wake_on_commit()  # due again now: a sleeping worker may take it
+        say(
+            Level.INFO,
+            f"Attempt {attempt} {'was handed back' if kind == RELEASED else f'failed ({kind})'}; retry "
+            + (f"at {retry_at:%H:%M:%S}" if delay else "now")
+            + f" ({max_attempts - attempt} attempt(s) left).",
+        )
+    else:
+        status = Status.FAILURE
+        say(Level.ERROR, f"Giving up after {attempt} attempt(s): {outcome.error}")
+
+    error = outcome.error[:10_000] if status != Status.SUCCESS else ""
+    common = (status, max_attempts, outcome.warnings, outcome.errors, error)
+    if status == Status.QUEUED:
+        return (
+            Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded),
+            (*common, retry_at, job.job_id),
+            lines,
+        )
+    if kind == SUCCESS:
+        told = JobOutcome.SUCCEEDED
+    elif kind == REJECTED:
+        told = JobOutcome.REJECTED
+    elif status == Status.CANCELLED:
+        told = JobOutcome.CANCELLED
+    else:
+        told = JobOutcome.FAILED
+    lines += job_finished_tell(job=job.ref(), outcome=told, status=status, result=outcome.result, error=outcome.error)
+    if job.notifies:
+        job_id = job.job_id
+        transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
+    return (
+        Finish(applied=True, status=status, retry_at=None, refunded=refunded),
+        (*common, now, outcome.result, job.job_id),
+        lines,
+    )
+
+
+def _jobs_update(*, finals: list[tuple[Any, ...]], retries: list[tuple[Any, ...]]) -> None:
+    """Write the decided ends of fenced (locked) jobs: one statement per kind, run as a batch
+    (`executemany`: pipelined on PostgreSQL). A final row is (status, max_attempts, warnings, errors,
+    error, finished_at, result, id); a retried one (…, error, schedule_at, id)."""
+    table = IntegrationJob._meta.db_table
+    ops = db_connection.ops
+    common = (
+        "status = %s, lease_owner = '', lease_expires_at = NULL, max_attempts = %s, "
+        "warning_count = %s, error_count = %s, error = %s"
+    )
+    result_field = IntegrationJob._meta.get_field("result")
+    with db_connection.cursor() as cursor:
+        if finals:
+            cursor.executemany(
+                f"UPDATE {table} SET {common}, finished_at = %s, result = %s WHERE id = %s",
+                [
+                    (
+                        *row[:5],
+                        ops.adapt_datetimefield_value(row[5]),
+                        result_field.get_db_prep_save(row[6], db_connection),
+                        row[7],
+                    )
+                    for row in finals
+                ],
             )
-        else:
-            status = Status.FAILURE
-            say(Level.ERROR, f"Giving up after {attempt} attempt(s): {outcome.error}")
-
-        final = status != Status.QUEUED
-        updates: dict[str, Any] = {
-            "status": status,
-            "lease_owner": "",
-            "lease_expires_at": None,
-            "max_attempts": max_attempts,
-            "warning_count": outcome.warnings,
-            "error_count": outcome.errors,
-            "error": outcome.error[:10_000] if status != Status.SUCCESS else "",
-        }
-        if final:
-            updates["finished_at"] = now
-            updates["result"] = outcome.result
-        else:
-            updates["schedule_at"] = retry_at
-        IntegrationJob.objects.filter(pk=job_id).update(**updates)  # the row is locked: the fence above holds
-
-        if final:
-            if kind == SUCCESS:
-                told = JobOutcome.SUCCEEDED
-            elif kind == REJECTED:
-                told = JobOutcome.REJECTED
-            elif status == Status.CANCELLED:
-                told = JobOutcome.CANCELLED
-            else:
-                told = JobOutcome.FAILED
-            lines += job_finished_tell(
-                job=job.ref(), outcome=told, status=status, result=outcome.result, error=outcome.error
+        if retries:
+            cursor.executemany(
+                f"UPDATE {table} SET {common}, schedule_at = %s WHERE id = %s",
+                [(*row[:5], ops.adapt_datetimefield_value(row[5]), row[6]) for row in retries],
             )
-            if job.notifies:
-                transaction.on_commit(lambda: outcomes.definition_notify(job_id=job_id))
-        # The log's last sequence is read after the lock is held (a fresh snapshot on PostgreSQL), so a log
-        # line another writer committed while this one waited for the lock is counted.
-        job_log_write(job_id=job_id, lines=lines, locked=True)
-    return Finish(applied=True, status=status, retry_at=retry_at, refunded=refunded)
 
 
 def leases_reap(*, limit: int = 100) -> list[Finish]:

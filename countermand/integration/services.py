@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
-from countermand.integration.db import NOTIFY_CHANNEL, db_now
+from countermand.integration.db import db_now
 from countermand.integration.handlers import JobOutcome, JobRef, handler_get
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
@@ -26,6 +26,7 @@ from countermand.integration.models import (
 )
 from countermand.integration.queue import job_finished_tell
 from countermand.integration.registry import connection_type_get, job_definition_processor_problems
+from countermand.integration.wakeup import workers_wake_on_commit
 from countermand.settings.models import ConfigurationChange
 from countermand.settings.services import (
     HIDDEN,
@@ -138,22 +139,13 @@ def job_enqueue(
                 IntegrationJobParameter(job=job, definition_parameter=declared[name], name=name, value=value)
                 for name, value in values.items()
             )
+            workers_wake_on_commit()
     except IntegrityError as exc:
         raise DuplicateJob(
             f"Job {definition.name} is already queued for {dedupe_key or schedule_slot}.",
             dedupe_key=dedupe_key,
         ) from exc
-    transaction.on_commit(_notify_queue)
     return job
-
-
-def _notify_queue() -> None:
-    """Wake sleeping workers (PostgreSQL NOTIFY); SQLite workers poll."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 def open_job_for(dedupe_key: str) -> IntegrationJob | None:

@@ -8,7 +8,9 @@ Threads:
   else, so a slow maintenance task can never let a live lease expire;
 - a maintenance thread abandons attempts that overran their job's timeout, re-queues jobs whose worker
   died (reaper), queues recurring jobs, and deletes finished jobs past the retention period;
-- on PostgreSQL, a listener thread holds its own connection with `LISTEN countermand_jobs`.
+- a listener thread wakes the claim loop when a job is committed: on PostgreSQL it holds its own
+  connection with `LISTEN countermand_jobs`; on SQLite it reads a Unix datagram socket (`wakeup.py`);
+- a finisher thread records the outcomes of attempts, several in one transaction (`FinishBatcher`).
 
 SIGTERM / SIGINT: stop claiming, let running attempts finish for up to `grace_seconds` (leases still
 renewed), hand back the ones that did not (re-queued, the attempt not counted), exit. A second signal
@@ -32,11 +34,11 @@ from dataclasses import dataclass, field, replace
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from countermand.integration import queue
+from countermand.integration import queue, wakeup
 from countermand.integration.db import NOTIFY_CHANNEL
 from countermand.integration.joblog import LogLine
 from countermand.integration.models import JobDefinition
-from countermand.integration.runner import AttemptControl, attempt_execute
+from countermand.integration.runner import AttemptControl, LoadedJob, attempt_execute, jobs_load
 from countermand.integration.scheduler import RecurringScheduler
 
 logger = logging.getLogger("countermand.worker")
@@ -101,6 +103,86 @@ class InFlight:
 
 
 @dataclass
+class _Ending:
+    """An attempt's outcome waiting in the `FinishBatcher`, and what recording it gave."""
+
+    job_id: int
+    attempt: int
+    outcome: queue.AttemptOutcome
+    done: threading.Event = field(default_factory=threading.Event)
+    finish: queue.Finish | None = None
+    error: BaseException | None = None
+
+
+class FinishBatcher:
+    """Group commit of attempt outcomes: job threads hand their outcome to `finish()` and wait; one
+    thread records everything that is waiting in one transaction (`queue.attempts_finish`), so eight
+    threads that end together cost one commit, not eight turns at the write lock. An attempt that ends
+    alone is recorded at once — no waiting for a batch to fill.
+
+    If a batch fails (a handler raises, the connection drops) its attempts are recorded one by one,
+    each in its own transaction, so one bad outcome holds back no other; an attempt whose own recording
+    fails gets the error (the reaper re-queues its job when its lease expires).
+    """
+
+    def __init__(self, *, max_batch: int = 64) -> None:
+        self.max_batch = max_batch
+        self._waiting: list[_Ending] = []
+        self._ready = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="finisher", daemon=True)
+        self._thread.start()
+
+    def finish(self, job_id: int, attempt: int, outcome: queue.AttemptOutcome) -> queue.Finish:
+        ending = _Ending(job_id, attempt, outcome)
+        with self._ready:
+            if self._stopped:
+                raise RuntimeError("the worker's finisher has stopped")
+            self._waiting.append(ending)
+            self._ready.notify()
+        ending.done.wait()
+        if ending.error is not None:
+            raise ending.error
+        assert ending.finish is not None
+        return ending.finish
+
+    def stop(self) -> None:
+        """Record what is waiting, then stop the thread."""
+        with self._ready:
+            self._stopped = True
+            self._ready.notify()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting and not self._stopped:
+                    self._ready.wait()
+                if not self._waiting:
+                    break
+                batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+            self._record(batch)
+        db_connection.close()  # this thread's own connection
+
+    def _record(self, batch: list[_Ending]) -> None:
+        try:
+            finishes = queue.attempts_finish([(e.job_id, e.attempt, e.outcome) for e in batch])
+        except Exception as exc:
+            db_connection.close()  # a broken connection is replaced on the next query
+            if len(batch) == 1:
+                batch[0].error = exc
+                batch[0].done.set()
+                return
+            logger.warning("recording %s outcomes together failed; recording them one by one", len(batch))
+            for ending in batch:
+                self._record([ending])
+            return
+        for ending, finish in zip(batch, finishes, strict=True):
+            ending.finish = finish
+            ending.done.set()
+
+
+@dataclass
 class Periodic:
     every: float
     action: Callable[[], object]
@@ -119,6 +201,7 @@ class Worker:
         self.definitions: dict[int, tuple[str, int, float]] = {}
         self.scheduler = RecurringScheduler()
         self.executor: ThreadPoolExecutor | None = None
+        self.batcher: FinishBatcher | None = None
         self.claimed = 0
         self.finished = 0
 
@@ -142,12 +225,12 @@ class Worker:
             " (burst)" if opts.burst else "",
         )
         self.executor = ThreadPoolExecutor(max_workers=opts.concurrency, thread_name_prefix="job")
+        self.batcher = FinishBatcher()
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         maintenance = threading.Thread(target=self._maintenance_loop, name="maintenance", daemon=True)
-        listener = None
-        if db_connection.vendor == "postgresql" and not opts.burst:
-            listener = threading.Thread(target=self._listen_loop, name="listener", daemon=True)
-            listener.start()
+        if not opts.burst:
+            listen = self._listen_loop if db_connection.vendor == "postgresql" else self._wake_socket_loop
+            threading.Thread(target=listen, name="listener", daemon=True).start()
         if opts.burst:
             self._safely(queue.leases_reap)
             self._safely(self.scheduler.tick)
@@ -161,6 +244,7 @@ class Worker:
             heartbeat.join(timeout=5)
             maintenance.join(timeout=5)
             self.executor.shutdown(wait=False, cancel_futures=True)
+            self.batcher.stop()
         logger.info("worker %s stopped: %s attempts run", self.id, self.finished)
         return 0
 
@@ -194,8 +278,9 @@ class Worker:
                 db_connection.close()
                 self.wake.wait(opts.poll)
                 continue
+            jobs = self._jobs_load(claims)
             for claim in claims:
-                self._start(claim)
+                self._start(claim, jobs.get(claim.job_id))
             if claims:
                 continue  # look again: more may be due, or the threads are busy now
             if opts.burst and held == 0:
@@ -226,7 +311,18 @@ class Worker:
             self.definitions[definition_id] = cached
         return cached[0], cached[1]
 
-    def _start(self, claim: queue.Claim) -> None:
+    def _jobs_load(self, claims: list[queue.Claim]) -> dict[int, LoadedJob]:
+        """The claimed jobs, read in one go (an attempt whose job is missing here reads it itself)."""
+        if not claims:
+            return {}
+        try:
+            return jobs_load([claim.job_id for claim in claims])
+        except Exception:
+            logger.exception("worker %s: cannot read the claimed jobs; each attempt reads its own", self.id)
+            db_connection.close()
+            return {}
+
+    def _start(self, claim: queue.Claim, loaded: LoadedJob | None = None) -> None:
         name, timeout_seconds = self._definition(claim.definition_id)
         flight = InFlight(
             claim=claim,
@@ -238,9 +334,9 @@ class Worker:
             self.in_flight[(claim.job_id, claim.attempt)] = flight
         self.claimed += 1
         assert self.executor is not None
-        flight.future = self.executor.submit(self._execute, flight, name)
+        flight.future = self.executor.submit(self._execute, flight, name, loaded)
 
-    def _execute(self, flight: InFlight, name: str) -> None:
+    def _execute(self, flight: InFlight, name: str, loaded: LoadedJob | None = None) -> None:
         claim = flight.claim
         flight.deadline = time.monotonic() + max(1, flight.timeout_seconds) + 1.0
         if self.stopping.is_set():  # claimed ahead, never started: hand it back at once
@@ -251,7 +347,15 @@ class Worker:
             self.wake.set()
             return
         try:
-            finish = attempt_execute(claim, worker_id=self.id, control=flight.control, definition_name=name)
+            assert self.batcher is not None
+            finish = attempt_execute(
+                claim,
+                worker_id=self.id,
+                control=flight.control,
+                definition_name=name,
+                loaded=loaded,
+                finish=self.batcher.finish,
+            )
             logger.info(
                 "job %s attempt %s: %s",
                 claim.job_id,
@@ -342,7 +446,24 @@ class Worker:
             )
             logger.warning("job %s attempt %s abandoned: timeout", claim.job_id, claim.attempt)
 
-    # --- PostgreSQL LISTEN ------------------------------------------------------------------------
+    # --- wake-ups: SQLite datagrams, PostgreSQL LISTEN ---------------------------------------------
+
+    def _wake_socket_loop(self) -> None:
+        """SQLite: wake the claim loop when a process that queued a job says so (`wakeup.py`)."""
+        directory = wakeup.wake_directory()
+        if directory is None:
+            return
+        try:
+            sock = wakeup.WakeSocket(directory)
+        except OSError:
+            logger.exception("worker %s: cannot listen for wake-ups in %s; polling", self.id, directory)
+            return
+        try:
+            while not self.stopping.is_set():
+                if sock.wait(1.0):
+                    self.wake.set()
+        finally:
+            sock.close()
 
     def _listen_loop(self) -> None:
         import psycopg
