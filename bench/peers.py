@@ -15,7 +15,7 @@ start to last completion), so process start-up counts for nobody:
   (window from its `procrastinate_events`);
 - **pgqueuer** 1.6 (asyncpg): `QueueManager.run(batch_size=10, mode=drain)`, a `noop` entrypoint
   (window from its `pgqueuer_log`). It gets its fastest setting, not a cap of C: its async no-op tasks
-  need no slots, and its SQL-enforced caps (`concurrency_limit`, `max_concurrent_tasks`) made it 3–6×
+  need no slots, and its SQL-enforced caps (`concurrency_limit`, `max_concurrent_tasks`) made it 3 to 6 times
   slower here;
 - **ceiling**: bare SQL claim + fenced completion of the same rows (see bench/queue.py).
 
@@ -33,7 +33,6 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -45,14 +44,6 @@ from urllib.parse import urlparse  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = ROOT / "bench" / ".peers-venv"
 PEER_PACKAGES = ["procrastinate[psycopg]==3.10.0", "pgqueuer==1.6.0", "asyncpg==0.32.0"]
-
-
-def _bench_queue():
-    spec = importlib.util.spec_from_file_location("bench_queue", ROOT / "bench" / "queue.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def peers_python() -> Path:
@@ -81,7 +72,7 @@ def recreate_database(url: str) -> None:
 
 # The peers' side, run by the peer venv's interpreter: `driver.py procrastinate|pgqueuer URL N C`.
 # It queues N jobs, drains them with one worker of C slots, and prints the drain window in seconds.
-PEER_DRIVER = r'''
+PEER_DRIVER = r"""
 import asyncio, sys
 kind, url, n, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
@@ -138,7 +129,7 @@ async def pgqueuer_run():
 
 seconds, done = asyncio.run(procrastinate_run() if kind == "procrastinate" else pgqueuer_run())
 print(seconds, done)
-'''
+"""
 
 
 def run_peer(python: Path, driver: Path, kind: str, url: str, jobs: int, concurrency: int) -> float:
@@ -155,7 +146,7 @@ def run_peer(python: Path, driver: Path, kind: str, url: str, jobs: int, concurr
     return jobs / seconds
 
 
-def run_ours(bench, url: str, jobs: int, concurrency: int) -> float:
+def run_ours(url: str, jobs: int, concurrency: int) -> float:
     """Our worker, in a subprocess of its own so this process keeps no Django state between rounds."""
     code = (
         "import sys, importlib.util;"
@@ -171,7 +162,7 @@ def run_ours(bench, url: str, jobs: int, concurrency: int) -> float:
     return jobs / float(seconds)
 
 
-def run_ceiling(bench, url: str, jobs: int, concurrency: int) -> float:
+def run_ceiling(url: str, jobs: int, concurrency: int) -> float:
     code = (
         "import importlib.util;"
         f"spec = importlib.util.spec_from_file_location('bq', {str(ROOT / 'bench' / 'queue.py')!r});"
@@ -193,15 +184,14 @@ def main() -> None:
     args = parser.parse_args()
 
     python = peers_python()
-    bench = _bench_queue()
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(PEER_DRIVER)
         driver = Path(handle.name)
     contenders = {
-        "countermand": lambda: run_ours(bench, args.pg_url, args.jobs, args.concurrency),
+        "countermand": lambda: run_ours(args.pg_url, args.jobs, args.concurrency),
         "procrastinate": lambda: run_peer(python, driver, "procrastinate", args.pg_url, args.jobs, args.concurrency),
         "pgqueuer": lambda: run_peer(python, driver, "pgqueuer", args.pg_url, args.jobs, args.concurrency),
-        "ceiling": lambda: run_ceiling(bench, args.pg_url, args.jobs, args.concurrency),
+        "ceiling": lambda: run_ceiling(args.pg_url, args.jobs, args.concurrency),
     }
     names = list(contenders)
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -226,10 +216,7 @@ def main() -> None:
     per_round = [
         (o / p, o / q) for o, p, q in zip(rates["countermand"], rates["procrastinate"], rates["pgqueuer"], strict=True)
     ]
-    print(
-        "per round: "
-        + ", ".join(f"x{p:.2f} procrastinate / x{q:.2f} pgqueuer" for p, q in per_round)
-    )
+    print("per round: " + ", ".join(f"x{p:.2f} procrastinate / x{q:.2f} pgqueuer" for p, q in per_round))
 
 
 if __name__ == "__main__":
