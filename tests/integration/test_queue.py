@@ -11,6 +11,7 @@ import time
 import pytest
 from django.db import connection as db_connection
 from django.db import transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from countermand.cancellations.models import CancellationRequest
@@ -372,3 +373,54 @@ def test_the_purge_deletes_in_small_batches_and_at_most_its_bound_per_call(noop)
     assert not IntegrationJob.objects.exists()
     assert queue.PURGE_BATCH * queue.PURGE_MAX_BATCHES <= 10_000
     assert queue.PURGE_BATCH <= 100
+
+
+def test_outcomes_finished_together_are_each_decided_on_their_own_in_one_transaction(noop):
+    ok, failing, lost = enqueue(noop, 3)
+    claims = {c.job_id: c for c in queue.claim_jobs(worker_id="w1", limit=3, lease_seconds=30)}
+    IntegrationJob.objects.filter(pk=lost.pk).update(attempt=9)  # another worker took it meanwhile
+    with CaptureQueriesContext(db_connection) as queries:
+        finishes = queue.attempts_finish(
+            [
+                (ok.pk, claims[ok.pk].attempt, queue.AttemptOutcome(kind=queue.SUCCESS, result={"n": 1})),
+                (failing.pk, claims[failing.pk].attempt, transient()),
+                (lost.pk, claims[lost.pk].attempt, queue.AttemptOutcome(kind=queue.SUCCESS)),
+            ]
+        )
+    assert [f.applied for f in finishes] == [True, True, False]
+    assert [f.status for f in finishes[:2]] == [Status.SUCCESS, Status.QUEUED]
+    ok.refresh_from_db()
+    failing.refresh_from_db()
+    assert (ok.status, ok.result, ok.lease_owner) == (Status.SUCCESS, {"n": 1}, "")
+    assert ok.finished_at is not None
+    assert (failing.status, failing.error, failing.finished_at) == (Status.QUEUED, "ERP down", None)
+    assert failing.logs.filter(message__contains="failed (transient)").exists()
+    assert IntegrationJob.objects.get(pk=lost.pk).status == Status.IN_PROCESS
+    commits = [q for q in queries.captured_queries if q["sql"].upper().startswith(("COMMIT", "RELEASE SAVEPOINT"))]
+    assert len(commits) <= 1  # one transaction (a savepoint inside the test's transaction) for the batch
+
+
+def test_the_same_attempt_twice_in_one_batch_is_applied_once(noop):
+    job = enqueue(noop)[0]
+    claim = queue.claim_jobs(worker_id="w1", limit=1, lease_seconds=30)[0]
+    first, second = queue.attempts_finish(
+        [
+            (job.pk, claim.attempt, queue.AttemptOutcome(kind=queue.TIMEOUT, error="overran")),
+            (job.pk, claim.attempt, queue.AttemptOutcome(kind=queue.SUCCESS)),
+        ]
+    )
+    assert (first.applied, second.applied) == (True, False)
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+
+
+def test_a_claim_reads_the_attempt_it_starts_and_stamps_the_definitions_last_run(noop):
+    enqueue(noop, 2)
+    noop.last_run_at = None
+    noop.save(update_fields=["last_run_at"])
+    claims = queue.claim_jobs(worker_id="w1", limit=2, lease_seconds=30)
+    rows = dict(IntegrationJob.objects.filter(pk__in=[c.job_id for c in claims]).values_list("id", "attempt"))
+    assert {c.job_id: c.attempt for c in claims} == rows
+    assert all(c.max_attempts == 3 and c.definition_id == noop.pk and c.connection_id is None for c in claims)
+    noop.refresh_from_db()
+    assert noop.last_run_at is not None

@@ -17,7 +17,7 @@ from countermand.integration import queue
 from countermand.integration.db import db_now
 from countermand.integration.models import IntegrationJob, JobDefinition
 from countermand.integration.services import job_run
-from countermand.integration.worker import Worker, WorkerOptions
+from countermand.integration.worker import FinishBatcher, Worker, WorkerOptions
 
 Status = IntegrationJob.Status
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,3 +80,46 @@ def test_a_slow_purge_does_not_starve_the_heartbeat_so_a_running_job_keeps_its_l
     assert not job.logs.filter(message__contains="expired").exists()
     assert purge_outlasted_a_lease, "the purge was not slow enough to prove anything"
     assert not IntegrationJob.objects.filter(finished_at__lt=timezone.now() - datetime.timedelta(days=30)).exists()
+
+
+def test_the_finish_batcher_records_outcomes_that_end_together_and_isolates_one_that_cannot_be_recorded(
+    monkeypatch,
+):
+    definition = JobDefinition.objects.create(name="Batch", integration_processor="NoOp")
+    jobs = [job_run(definition_id=definition.pk, parameters={}, actor_id=None) for _ in range(3)]
+    claims = queue.claim_jobs(worker_id="batcher", limit=3, lease_seconds=30)
+    broken = claims[1].job_id
+    real_finish = queue.attempts_finish
+    batches: list[list[int]] = []
+
+    def finish_or_fail(attempts, **kwargs):
+        batches.append([job_id for job_id, _, _ in attempts])
+        if any(job_id == broken for job_id, _, _ in attempts):
+            raise RuntimeError("the handler of this job is broken")
+        return real_finish(attempts, **kwargs)
+
+    monkeypatch.setattr(queue, "attempts_finish", finish_or_fail)
+    batcher = FinishBatcher()
+    results: dict[int, object] = {}
+    gate = threading.Barrier(3)
+
+    def end(claim):
+        gate.wait()
+        try:
+            results[claim.job_id] = batcher.finish(claim.job_id, claim.attempt, queue.AttemptOutcome(kind="success"))
+        except RuntimeError as exc:
+            results[claim.job_id] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=end, args=(claim,)) for claim in claims]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    batcher.stop()
+    assert isinstance(results[broken], RuntimeError)
+    statuses = dict(IntegrationJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("id", "status"))
+    assert statuses[broken] == Status.IN_PROCESS  # left to the reaper, as when a worker dies
+    assert [statuses[c.job_id] for c in claims if c.job_id != broken] == [Status.SUCCESS, Status.SUCCESS]
+    assert [broken] in batches  # tried on its own, whether it first came in a batch or alone
