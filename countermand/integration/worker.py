@@ -347,19 +347,17 @@ class Worker:
     def _listen_loop(self) -> None:
         import psycopg
 
-        settings = db_connection.settings_dict
-        params = {
-            "dbname": settings["NAME"],
-            "user": settings.get("USER") or None,
-            "password": settings.get("PASSWORD") or None,
-            "host": settings.get("HOST") or None,
-            "port": settings.get("PORT") or None,
-        }
-        params = {k: v for k, v in params.items() if v}
+        from countermand.integration.db import listen_connection_params
+
+        # A direct connection (COUNTERMAND_LISTEN_DATABASE_URL, default DATABASE_URL): a pooler in transaction
+        # mode would hand LISTEN to one server connection and this session's later waits to others.
+        params = listen_connection_params()
+        where = f"{params.get('host', 'local socket')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(autocommit=True, **params) as conn:
+                with psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    logger.info("worker %s: listening for %s on %s", self.id, NOTIFY_CHANNEL, where)
                     self.wake.set()  # catch up on what was queued while not listening
                     while not self.stopping.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
