@@ -1,7 +1,7 @@
 """How fast the integration worker drains the queue, beside the pure-SQL claim+complete ceiling.
 
     .venv/bin/python bench/queue.py [--jobs 10000] [--concurrency 8] [--pg-url postgres://postgres@127.0.0.1:5432/cm_engine_bench]
-                                    [--only sqlite|postgresql]
+                                    [--only sqlite|postgresql] [--pgbouncer]
 
 For each database (a fresh SQLite file; a fresh PostgreSQL database, dropped and re-created), for 1 and
 2 processes:
@@ -12,6 +12,11 @@ For each database (a fresh SQLite file; a fresh PostgreSQL database, dropped and
   (PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT b) RETURNING`; SQLite:
   `BEGIN IMMEDIATE` select + compare-and-set update), then one fenced `UPDATE` per job — the least any
   queue on this table must do — in the same run, so the ratio is meaningful.
+
+`--pgbouncer`: PostgreSQL also with 4 processes, then the 4-process round again through Debian's PgBouncer in
+transaction pooling mode (started by the bench on a free port, at most 10 server connections; the workers'
+DATABASE_URL through it, COUNTERMAND_LISTEN_DATABASE_URL direct; the ceiling's psycopg without prepared
+statements, which transaction pooling cannot keep), printed beside the direct figures.
 """
 
 from __future__ import annotations
@@ -107,10 +112,11 @@ def drain_window() -> tuple[float, int]:
 # ------------------------------------------------------------------------------------------ worker
 
 
-def run_workers(url: str, processes: int, concurrency: int) -> None:
+def run_workers(url: str, processes: int, concurrency: int, listen_url: str = "") -> None:
     env = {
         **os.environ,
         "DATABASE_URL": url,
+        "COUNTERMAND_LISTEN_DATABASE_URL": listen_url if url.startswith("postgres") else "",
         "COUNTERMAND_LOG_LEVEL": "WARNING",
         "COUNTERMAND_WORKER_POLL_SECONDS": "0.05",
     }
@@ -130,7 +136,7 @@ def run_workers(url: str, processes: int, concurrency: int) -> None:
 # ------------------------------------------------------------------------------------------ ceiling
 
 
-def ceiling_process(url: str, batch: int, done: multiprocessing.Queue) -> None:
+def ceiling_process(url: str, batch: int, done: multiprocessing.Queue, prepare: bool = True) -> None:
     """Bare-SQL claim + fenced completion until the queue is empty; puts the count done."""
     count = 0
     owner = f"ceiling-{os.getpid()}"
@@ -173,7 +179,9 @@ def ceiling_process(url: str, batch: int, done: multiprocessing.Queue) -> None:
     else:
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as db:
+        # Through PgBouncer (transaction pooling) no prepared statements: the next execution of one may land on
+        # another server connection. Django never prepares them (prepare_threshold None); psycopg's default is 5.
+        with psycopg.connect(url, autocommit=True, prepare_threshold=5 if prepare else None) as db:
             while True:
                 rows = db.execute(
                     f"UPDATE {JOB_TABLE} SET status='InProcess', attempt=attempt+1, lease_owner=%s, "
@@ -194,13 +202,15 @@ def ceiling_process(url: str, batch: int, done: multiprocessing.Queue) -> None:
     done.put(count)
 
 
-def run_ceiling(url: str, processes: int, batch: int) -> tuple[float, int]:
+def run_ceiling(url: str, processes: int, batch: int, prepare: bool = True) -> tuple[float, int]:
     done: multiprocessing.Queue = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=ceiling_process, args=(url, batch, done)) for _ in range(processes)]
+    procs = [
+        multiprocessing.Process(target=ceiling_process, args=(url, batch, done, prepare)) for _ in range(processes)
+    ]
     started = time.perf_counter()
     for proc in procs:
         proc.start()
-    total = sum(done.get() for _ in procs)
+    total = sum(done.get(timeout=600) for _ in procs)  # a ceiling process that failed puts nothing
     for proc in procs:
         proc.join()
     return time.perf_counter() - started, total
@@ -209,20 +219,23 @@ def run_ceiling(url: str, processes: int, batch: int) -> tuple[float, int]:
 # ------------------------------------------------------------------------------------------ driver
 
 
-def measure(url: str, jobs: int, concurrency: int) -> dict[str, dict[int, float]]:
-    """Runs in a child process configured for `url`; returns jobs/s per kind and process count."""
+def measure(
+    url: str, jobs: int, concurrency: int, counts: tuple[int, ...] = (1, 2), pooled: str = ""
+) -> dict[str, dict[int, float]]:
+    """Runs in a child process configured for `url`; returns jobs/s per kind and process count. With `pooled`
+    (the same database through PgBouncer) the workers and the ceiling go through it; the jobs are queued direct."""
     django_setup(url)
     rates: dict[str, dict[int, float]] = {"worker": {}, "ceiling": {}}
-    for processes in (1, 2):
+    for processes in counts:
         queue_jobs(jobs)
-        run_workers(url, processes, concurrency)
+        run_workers(pooled or url, processes, concurrency, listen_url=url)
         window, done = drain_window()
         if done != jobs:
             raise SystemExit(f"worker drained {done} of {jobs} jobs")
         rates["worker"][processes] = jobs / window
 
         queue_jobs(jobs)
-        seconds, done = run_ceiling(url, processes, concurrency)
+        seconds, done = run_ceiling(pooled or url, processes, concurrency, prepare=not pooled)
         if done != jobs:
             raise SystemExit(f"ceiling drained {done} of {jobs} jobs")
         rates["ceiling"][processes] = jobs / seconds
@@ -235,10 +248,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="worker threads (and ceiling batch size)")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/cm_engine_bench")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--pgbouncer", action="store_true", help="PostgreSQL also with 4 processes, direct and through PgBouncer"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--counts", default="1,2", help=argparse.SUPPRESS)
+    parser.add_argument("--pooled", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.jobs, args.concurrency)))
+        counts = tuple(int(n) for n in args.counts.split(","))
+        print(json.dumps(measure(args.child, args.jobs, args.concurrency, counts, args.pooled)))
         return
 
     with tempfile.TemporaryDirectory(prefix="countermand-bench-") as tmp:
@@ -249,24 +268,9 @@ def main() -> None:
         print(f"{'database':<11} {'processes':>9} {'worker':>9} {'ceiling':>9} {'worker/ceiling':>15}")
         for name, url in targets.items():
             fresh_database(url)
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    url,
-                    "--jobs",
-                    str(args.jobs),
-                    "--concurrency",
-                    str(args.concurrency),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-            )
-            rates = json.loads(child.stdout.strip().splitlines()[-1])
-            for processes in ("1", "2"):
+            counts = ("1", "2", "4") if args.pgbouncer and name == "postgresql" else ("1", "2")
+            rates = run_child(url, args, counts)
+            for processes in counts:
                 worker, ceiling = rates["worker"][processes], rates["ceiling"][processes]
                 print(f"{name:<11} {processes:>9} {worker:>9.0f} {ceiling:>9.0f} {worker / ceiling:>15.2f}")
             scale = rates["worker"]["2"] / rates["worker"]["1"]
@@ -274,6 +278,33 @@ def main() -> None:
                 f"{name:<11} 2 processes / 1 process: worker x{scale:.2f}, "
                 f"ceiling x{rates['ceiling']['2'] / rates['ceiling']['1']:.2f}"
             )
+            if counts[-1] == "4":
+                pooled_rates(url, args, rates)
+
+
+def run_child(url: str, args: argparse.Namespace, counts: tuple[str, ...], pooled: str = "") -> dict:
+    command = [sys.executable, __file__, "--child", url, "--jobs", str(args.jobs)]
+    command += ["--concurrency", str(args.concurrency), "--counts", ",".join(counts), "--pooled", pooled]
+    child = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def pooled_rates(url: str, args: argparse.Namespace, direct: dict) -> None:
+    """The 4-process round again, the workers and the ceiling through PgBouncer (transaction pooling)."""
+    sys.path.insert(0, str(ROOT))
+    from countermand.devtools.pgbouncer import pgbouncer_for
+
+    bouncer, pooled = pgbouncer_for(url, pool_size=10)
+    try:
+        rates = run_child(url, args, ("4",), pooled)
+    finally:
+        bouncer.stop()
+    worker, ceiling = rates["worker"]["4"], rates["ceiling"]["4"]
+    print(f"{'pgbouncer':<11} {4:>9} {worker:>9.0f} {ceiling:>9.0f} {worker / ceiling:>15.2f}")
+    print(
+        f"{'pgbouncer':<11} through PgBouncer (10 server connections) / direct, 4 processes: "
+        f"worker x{worker / direct['worker']['4']:.2f}, ceiling x{ceiling / direct['ceiling']['4']:.2f}"
+    )
 
 
 if __name__ == "__main__":

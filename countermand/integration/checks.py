@@ -5,6 +5,8 @@
 - countermand.E002: an active job definition names a processor that is not installed, is of the wrong
   kind or does not fit its connection, or lacks a parameter its processor declares (needs the database:
   runs with ``check --database default`` and before ``migrate``).
+- countermand.E003: ``COUNTERMAND_LISTEN_DATABASE_URL`` (the direct connection workers LISTEN on) is not a
+  valid PostgreSQL URL.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 
@@ -54,3 +57,15 @@ def job_definition_processors_check(
             for problem in job_definition_processor_problems(definition)
         )
     return messages
+
+
+@register(Tags.compatibility)
+def listen_database_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """COUNTERMAND_LISTEN_DATABASE_URL, when set, is a PostgreSQL URL (the worker would not start its listener)."""
+    from countermand.integration.db import listen_connection_params
+
+    try:
+        listen_connection_params()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="Point it at the PostgreSQL server itself, not a pooler.", id="countermand.E003")]
+    return []

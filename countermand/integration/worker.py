@@ -35,7 +35,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from countermand.integration import queue, wakeup
-from countermand.integration.db import NOTIFY_CHANNEL
+from countermand.integration.db import NOTIFY_CHANNEL, listen_connection_params
 from countermand.integration.joblog import LogLine
 from countermand.integration.models import JobDefinition
 from countermand.integration.runner import AttemptControl, LoadedJob, attempt_execute, jobs_load
@@ -228,9 +228,11 @@ class Worker:
         self.batcher = FinishBatcher()
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         maintenance = threading.Thread(target=self._maintenance_loop, name="maintenance", daemon=True)
+        listener = None
         if not opts.burst:
             listen = self._listen_loop if db_connection.vendor == "postgresql" else self._wake_socket_loop
-            threading.Thread(target=listen, name="listener", daemon=True).start()
+            listener = threading.Thread(target=listen, name="listener", daemon=True)
+            listener.start()
         if opts.burst:
             self._safely(queue.leases_reap)
             self._safely(self.scheduler.tick)
@@ -243,6 +245,8 @@ class Worker:
             self.stopping.set()
             heartbeat.join(timeout=5)
             maintenance.join(timeout=5)
+            if listener is not None:
+                listener.join(timeout=5)  # it looks at `stopping` every second; its connection goes with it
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.batcher.stop()
         logger.info("worker %s stopped: %s attempts run", self.id, self.finished)
@@ -468,19 +472,15 @@ class Worker:
     def _listen_loop(self) -> None:
         import psycopg
 
-        settings = db_connection.settings_dict
-        params = {
-            "dbname": settings["NAME"],
-            "user": settings.get("USER") or None,
-            "password": settings.get("PASSWORD") or None,
-            "host": settings.get("HOST") or None,
-            "port": settings.get("PORT") or None,
-        }
-        params = {k: v for k, v in params.items() if v}
+        # A direct connection (COUNTERMAND_LISTEN_DATABASE_URL, default DATABASE_URL): a pooler in transaction
+        # mode would hand LISTEN to one server connection and this session's later waits to others.
+        params = listen_connection_params()
+        where = f"{params.get('host', 'local socket')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(autocommit=True, **params) as conn:
+                with psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    logger.info("worker %s: listening for %s on %s", self.id, NOTIFY_CHANNEL, where)
                     self.wake.set()  # catch up on what was queued while not listening
                     while not self.stopping.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):

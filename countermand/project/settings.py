@@ -1,7 +1,9 @@
 """Django settings for Countermand, read from the environment.
 
 `DATABASE_URL` picks the database (default: a SQLite file in the working directory),
-`COUNTERMAND_SECRET_KEY` signs sessions and derives the key that encrypts connection passwords.
+`COUNTERMAND_LISTEN_DATABASE_URL` the direct PostgreSQL connection workers LISTEN on when DATABASE_URL goes
+through a pooler (default: DATABASE_URL), `COUNTERMAND_SECRET_KEY` signs sessions and derives the key that
+encrypts connection passwords.
 """
 
 import os
@@ -32,7 +34,8 @@ def database_from_url(url: str) -> dict[str, Any]:
 
     dj-database-url parses the URL. On top of it: only SQLite and PostgreSQL are accepted; SQLite gets the
     options that let web and worker processes write side by side and a file for the test database;
-    PostgreSQL takes `conn_max_age` from the query string, and a query option given twice keeps its last value.
+    PostgreSQL takes `conn_max_age` from the query string, and a query option given twice keeps its last value;
+    it never uses server-side cursors (see below).
     """
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
@@ -78,6 +81,14 @@ def database_from_url(url: str) -> dict[str, Any]:
         **db,
         "PORT": str(db.get("PORT") or ""),
         "CONN_MAX_AGE": int(options.pop("conn_max_age", 0)),
+        # Always, not only behind a pooler: a server-side cursor (QuerySet.iterator()) is session state — in
+        # autocommit it is a WITH HOLD cursor that outlives its transaction, and behind PgBouncer in
+        # transaction mode the next fetch lands on another server connection ("cursor does not exist"). The
+        # settings cannot tell whether DATABASE_URL names a pooler, and one setting for both keeps what the
+        # tests run on PostgreSQL what production runs. The cost is that iterator() reads its whole result
+        # at once, in chunks from memory; nothing in Countermand iterates over a result too big for that.
+        # (Prepared statements are off too: Django's psycopg default, prepare_threshold None.)
+        "DISABLE_SERVER_SIDE_CURSORS": True,
         "OPTIONS": options,
     }
 
@@ -92,6 +103,8 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///countermand.db"))}
+# The direct connection (not a pooler) workers LISTEN on: countermand.integration.db.listen_connection_params.
+COUNTERMAND_LISTEN_DATABASE_URL = os.environ.get("COUNTERMAND_LISTEN_DATABASE_URL", "").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

@@ -1,1 +1,1 @@
-from tests.integration.conftest import erp_shop, fake_erp, workers  # noqa: F401
+from tests.integration.conftest import erp_shop, fake_erp, pgbouncer, route, workers  # noqa: F401

@@ -1,9 +1,14 @@
 """Crash safety: worker processes killed with SIGKILL mid-delivery lose no cancellation and cause no
 second effect at the ERP.
 
-200 cancellations, 2 real `countermand worker` processes, one of them killed (and restarted) at least
-5 times while it has deliveries in flight, a real HTTP fake ERP that counts deliveries and effects per
-Idempotency-Key and per order.
+200 cancellations, real `countermand worker` processes killed (and restarted) in turn at least 5 times
+while they have deliveries in flight, a real HTTP fake ERP that counts deliveries and effects per
+Idempotency-Key and per order. Two routes to the database:
+
+- direct: 2 worker processes on the database;
+- pgbouncer (the PostgreSQL pass): 4 worker processes through Debian's PgBouncer in transaction pooling
+  mode (at most 10 server connections for all of them), as PostgreSQL installations run many processes;
+  each worker LISTENs on a direct connection (COUNTERMAND_LISTEN_DATABASE_URL).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ import signal
 import time
 
 import pytest
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import IntegrationConnection, IntegrationJob, IntegrationJobLog, JobDefinition
 from tests.factories import OrderFactory
-from tests.integration.conftest import cancel
+from tests.integration.conftest import WORKER_ROUTES, cancel
 from tests.waiting import wait_until
 
 State = CancellationRequest.State
@@ -29,7 +35,8 @@ LIMIT = 8
 
 
 @pytest.mark.django_db(transaction=True)
-def test_killed_workers_lose_no_cancellation_and_cause_no_second_effect(erp_shop, fake_erp, workers):
+@pytest.mark.parametrize("route", WORKER_ROUTES, indirect=True)
+def test_killed_workers_lose_no_cancellation_and_cause_no_second_effect(erp_shop, fake_erp, workers, route):
     IntegrationConnection.objects.update(max_concurrent_jobs=LIMIT)
     JobDefinition.objects.filter(name="OrderCancel").update(max_retries=10, retry_backoff_seconds=1)
     fake_erp.delay = 0.4  # deliveries are in flight long enough to be cut by a kill
@@ -37,19 +44,20 @@ def test_killed_workers_lose_no_cancellation_and_cause_no_second_effect(erp_shop
     requests = [cancel(erp_shop, order=order) for order in orders]
     keys = {r.idempotency_key for r in requests}
 
-    names = {"a": 0, "b": 0}
+    slots = "abcd" if route.pgbouncer else "ab"
+    names = dict.fromkeys(slots, 0)
 
     def start(slot: str):
         names[slot] += 1
         return workers.start("--concurrency", "4", name=f"{slot}{names[slot]}")
 
-    procs = {"a": start("a"), "b": start("b")}
+    procs = {slot: start(slot) for slot in slots}
     kills, cut_short = 0, 0
     started = time.monotonic()
     while kills < KILLS:
         assert time.monotonic() - started < 60, f"only {kills} kills in 60 s"
         time.sleep(1.5)  # the scenario: a kill every 1.5 s (a kill at once after a start cuts no delivery short)
-        victim = "a" if kills % 2 == 0 else "b"
+        victim = slots[kills % len(slots)]
         name = f"{victim}{names[victim]}"
         in_flight = IntegrationJob.objects.filter(status=Status.IN_PROCESS, lease_owner=name).count()
         if in_flight == 0:
@@ -88,8 +96,17 @@ def test_killed_workers_lose_no_cancellation_and_cause_no_second_effect(erp_shop
     assert {r["n"] for r in runs.annotate(n=Count("id"))} == {1}
     for request in CancellationRequest.objects.select_related("order"):
         assert request.order.status == "Cancelled"
+    through = ""
+    if route.pgbouncer:
+        # The workers' queries went through PgBouncer; each worker's LISTEN went to the server itself.
+        pooled = route.pgbouncer.transactions(connection.settings_dict["NAME"])
+        assert pooled > ORDERS
+        port = connection.settings_dict["PORT"] or 5432
+        listening = workers.logs().count(f"listening for countermand_jobs on 127.0.0.1:{port}/")
+        assert listening >= len(slots) + kills, workers.logs()[-3000:]
+        through = f"; {len(slots)} workers, {pooled} transactions through PgBouncer, {listening} direct LISTENs"
     print(  # shown with -s: what the run went through
         f"{kills} kills cut {cut_short} deliveries short; {sum(fake_erp.deliveries.values())} deliveries, "
         f"{sum(fake_erp.effects.values())} effects, {reaped} jobs reaped, max {fake_erp.max_in_flight} in flight, "
-        f"{time.monotonic() - started:.1f} s"
+        f"{time.monotonic() - started:.1f} s{through}"
     )

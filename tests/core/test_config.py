@@ -53,6 +53,9 @@ def test_database_url_postgres():
     )
     assert db["OPTIONS"] == {"sslmode": "require"}
     assert db["CONN_MAX_AGE"] == 0
+    # Behind PgBouncer in transaction mode a server-side (WITH HOLD) cursor would be lost between
+    # transactions; they are off on PostgreSQL whether a pooler is in front or not.
+    assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "pgsql"])

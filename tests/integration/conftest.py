@@ -1,5 +1,6 @@
 """Fixtures of the integration engine's tests: a real fake ERP on 127.0.0.1, a shop whose OrderCancel job
-talks to it, and helpers that run the queue in this process or in real worker processes."""
+talks to it, helpers that run the queue in this process or in real worker processes, and Debian's PgBouncer
+in front of the test database (the PostgreSQL pass only)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
+from countermand.devtools.pgbouncer import PgBouncer, PgBouncerMissing, pgbouncer_start
 from countermand.integration import queue
 from countermand.integration.models import IntegrationJob, JobDefinition
 from countermand.integration.testing import run_due_jobs
@@ -70,6 +74,7 @@ class WorkerProcesses:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
+        self.env: dict[str, str] = {}  # on top of the defaults, for every process (the `route` fixture's)
 
     def start(self, *args: str, name: str = "", **env: str) -> subprocess.Popen:
         name = name or f"w{len(self.procs)}"
@@ -81,6 +86,7 @@ class WorkerProcesses:
             "COUNTERMAND_WORKER_HEARTBEAT_SECONDS": "0.4",
             "COUNTERMAND_WORKER_POLL_SECONDS": "0.1",
             "PYTHONUNBUFFERED": "1",
+            **self.env,
             **env,
         }
         log = open(self.log_dir / f"{name}-{len(self.procs)}.log", "w")  # noqa: SIM115 (closed with the process)
@@ -120,3 +126,56 @@ def job_statuses() -> dict[str, int]:
     from django.db.models import Count
 
     return dict(IntegrationJob.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
+# --- PgBouncer: how PostgreSQL installations run many web and worker processes
+
+POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# How worker processes reach the database (parametrize `route` indirectly with it): direct, and on the
+# PostgreSQL pass also through PgBouncer in transaction pooling mode. The SQLite pass has no such case
+# (a pooler of PostgreSQL connections means nothing there); on the PostgreSQL pass it runs, and fails
+# without PgBouncer.
+WORKER_ROUTES = ["direct", "pgbouncer"] if POSTGRES else ["direct"]
+
+
+@pytest.fixture
+def pgbouncer() -> Iterator[PgBouncer]:
+    """Debian's PgBouncer on a free 127.0.0.1 port, transaction pooling, in front of the test database's
+    server, at most 10 server connections. Fails (never skips) when PgBouncer is not installed."""
+    if connection.vendor != "postgresql":
+        pytest.fail("PgBouncer pools PostgreSQL connections: this test belongs to the PostgreSQL pass")
+    s = connection.settings_dict
+    try:
+        bouncer = pgbouncer_start(
+            server_host=s["HOST"] or "127.0.0.1",
+            server_port=int(s["PORT"] or 5432),
+            user=s["USER"] or "postgres",
+            password=s["PASSWORD"] or "",
+            pool_size=10,
+        )
+    except PgBouncerMissing as exc:
+        pytest.fail(str(exc))
+    yield bouncer
+    bouncer.stop()
+
+
+@dataclass
+class WorkerRoute:
+    name: str  # "direct" or "pgbouncer"
+    pgbouncer: PgBouncer | None = None
+
+
+@pytest.fixture
+def route(request, workers) -> Iterator[WorkerRoute]:
+    """How the `workers` reach the test database. "pgbouncer": DATABASE_URL through a PgBouncer in transaction
+    pooling mode, COUNTERMAND_LISTEN_DATABASE_URL direct to the server (LISTEN needs a session of its own)."""
+    name = getattr(request, "param", "direct")
+    bouncer = None
+    if name == "pgbouncer":
+        bouncer = request.getfixturevalue("pgbouncer")
+        workers.env.update(
+            DATABASE_URL=bouncer.url(connection.settings_dict["NAME"]),
+            COUNTERMAND_LISTEN_DATABASE_URL=database_url(),
+        )
+    yield WorkerRoute(name, bouncer)
+    workers.stop_all()  # before PgBouncer stops under them

@@ -12,7 +12,7 @@ from countermand.integration.registry import registry
 
 
 def ids(messages) -> list[tuple[str, str]]:
-    return [(m.id, m.msg) for m in messages if m.id in ("countermand.E001", "countermand.E002")]
+    return [(m.id, m.msg) for m in messages if m.id in ("countermand.E001", "countermand.E002", "countermand.E003")]
 
 
 @pytest.fixture
@@ -29,6 +29,13 @@ def test_a_plugin_that_failed_to_load_is_a_system_check_error(load_error):
 
 def test_the_installed_plugins_pass_the_system_checks():
     assert ids(run_checks()) == []
+
+
+def test_a_listen_database_url_that_is_not_postgresql_is_a_system_check_error(settings):
+    settings.COUNTERMAND_LISTEN_DATABASE_URL = "sqlite:///countermand.db"
+    assert ids(run_checks()) == [
+        ("countermand.E003", "COUNTERMAND_LISTEN_DATABASE_URL must be a postgres://user:password@host:5432/name")
+    ]
 
 
 @pytest.mark.django_db

@@ -9,12 +9,13 @@ import time
 import uuid
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
 from countermand.integration import queue
-from countermand.integration.db import db_now
+from countermand.integration.db import db_now, listen_connection_params
 from countermand.integration.models import IntegrationJob, JobDefinition
 from countermand.integration.services import job_run
 from countermand.integration.worker import FinishBatcher, Worker, WorkerOptions
@@ -123,3 +124,37 @@ def test_the_finish_batcher_records_outcomes_that_end_together_and_isolates_one_
     assert statuses[broken] == Status.IN_PROCESS  # left to the reaper, as when a worker dies
     assert [statuses[c.job_id] for c in claims if c.job_id != broken] == [Status.SUCCESS, Status.SUCCESS]
     assert [broken] in batches  # tried on its own, whether it first came in a batch or alone
+
+
+# --- the LISTEN connection
+
+
+def test_the_listen_connection_is_the_default_database_unless_its_own_setting_names_one(settings):
+    settings.COUNTERMAND_LISTEN_DATABASE_URL = ""
+    default = connection.settings_dict
+    params = listen_connection_params()
+    assert params["dbname"] == str(default["NAME"])
+    assert params.get("host", "") == (default["HOST"] or "")
+    assert params.get("port", "") == str(default["PORT"] or "")
+
+    # Behind PgBouncer: DATABASE_URL names the pooler, this the server itself; Django's own options stay out.
+    settings.COUNTERMAND_LISTEN_DATABASE_URL = (
+        "postgres://app:s%40cret@db.internal:5432/cm?sslmode=require&conn_max_age=60&application_name=listener"
+    )
+    assert listen_connection_params() == {
+        "dbname": "cm",
+        "user": "app",
+        "password": "s@cret",
+        "host": "db.internal",
+        "port": "5432",
+        "sslmode": "require",
+        "application_name": "listener",
+    }
+
+
+@pytest.mark.parametrize("url", ["sqlite:///countermand.db", "db.internal:5432", "postgres://app:hunter2@db:port/cm"])
+def test_a_listen_url_that_is_not_postgresql_is_refused_without_echoing_the_password(settings, url):
+    settings.COUNTERMAND_LISTEN_DATABASE_URL = url
+    with pytest.raises(ImproperlyConfigured, match="COUNTERMAND_LISTEN_DATABASE_URL") as raised:
+        listen_connection_params()
+    assert "hunter2" not in str(raised.value)

@@ -17,7 +17,7 @@ from django.db.models import Count
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import IntegrationConnection, IntegrationJob, IntegrationJobLog, JobDefinition
 from countermand.integration.services import job_run
-from tests.integration.conftest import ROOT, cancel, database_url, job_statuses
+from tests.integration.conftest import ROOT, WORKER_ROUTES, cancel, database_url, job_statuses
 from tests.waiting import wait_until
 
 State = CancellationRequest.State
@@ -232,7 +232,8 @@ def test_run_job_queues_a_run_with_parameters_and_waits_for_the_worker(workers):
     assert {p.name: p.value for p in job.parameters.all()} == {"Days": "7"}
 
 
-def test_a_queued_job_wakes_a_sleeping_worker_notify_on_postgresql_polling_on_sqlite(workers):
+@pytest.mark.parametrize("route", WORKER_ROUTES, indirect=True)
+def test_a_queued_job_wakes_a_sleeping_worker_notify_on_postgresql_polling_on_sqlite(workers, route):
     from django.db import connection
 
     definition = JobDefinition.objects.create(name="Noop", integration_processor="NoOp")
@@ -243,6 +244,29 @@ def test_a_queued_job_wakes_a_sleeping_worker_notify_on_postgresql_polling_on_sq
     wait_until(lambda: IntegrationJob.objects.get(pk=warm_up.pk).status == Status.SUCCESS, timeout=30)
     # The scenario: the worker has been idle for a second, so it is asleep (no state shows that from outside).
     time.sleep(1)
-    job = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
-    took = wait_until(lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.SUCCESS, timeout=10, interval=0.02)
-    assert took < 2.0
+    if route.pgbouncer is None:
+        job = job_run(definition_id=definition.pk, parameters={}, actor_id=None)
+        took = wait_until(
+            lambda: IntegrationJob.objects.get(pk=job.pk).status == Status.SUCCESS, timeout=10, interval=0.02
+        )
+        assert took < 2.0
+        return
+    # Through PgBouncer (transaction pooling): another process queues the job through the pooler, so its
+    # NOTIFY goes through it too; the worker's queries go through it, its LISTEN straight to the server.
+    queued = subprocess.run(
+        [sys.executable, "-m", "countermand", "run-job", "Noop"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": workers.env["DATABASE_URL"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert queued.returncode == 0, queued.stdout + queued.stderr
+    job_id = int(queued.stdout.split("Queued job #")[1].split()[0])
+    wait_until(lambda: IntegrationJob.objects.get(pk=job_id).status == Status.SUCCESS, timeout=10, interval=0.02)
+    job = IntegrationJob.objects.get(pk=job_id)
+    assert job.started_at is not None
+    assert (job.started_at - job.created_at).total_seconds() < 2.0  # woken, not polled (every 60 s)
+    assert route.pgbouncer.transactions(connection.settings_dict["NAME"]) > 0
+    port = connection.settings_dict["PORT"] or 5432
+    assert f"listening for countermand_jobs on 127.0.0.1:{port}/" in workers.logs()
