@@ -191,6 +191,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
 SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None
 
+# /metrics names connections and job definitions. Open by default (and in the demo); an operator protects it
+# with a bearer token (Prometheus: `authorization: {credentials: …}`) and/or an allow-list of client addresses
+# or networks. With both set, a scrape must pass both.
+METRICS_TOKEN = os.environ.get("COUNTERMAND_METRICS_TOKEN", "").strip()
+METRICS_ALLOW = [a.strip() for a in os.environ.get("COUNTERMAND_METRICS_ALLOW", "").split(",") if a.strip()]
+
 EMAIL_BACKEND = os.environ.get("COUNTERMAND_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("COUNTERMAND_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("COUNTERMAND_EMAIL_PORT", "25"))
