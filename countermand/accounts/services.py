@@ -148,3 +148,24 @@ def token_authenticate(raw: str) -> ApiToken:
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk).delete()
+
+
+def user_tokens_revoke(*, user_id: int) -> int:
+    """Revoke every API token of a user (password changed, deactivated, or on a staff member's request).
+
+    Returns how many were revoked; a client holding one gets 401 TOKEN_INVALID from then on.
+    """
+    deleted, _ = ApiToken.objects.filter(user_id=user_id).delete()
+    return deleted
+
+
+def user_saved_tokens_revoke(*, user: Any) -> int:
+    """After a user is saved: revoke their tokens when the password was changed or the user is inactive.
+
+    "Changed" is Django's own notion (the one that calls the password validators' `password_changed`):
+    `set_password()` was called since the last save. A hash upgrade at sign-in (Django re-hashing the
+    same password with newer parameters) is not a change and keeps the tokens.
+    """
+    if getattr(user, "_password", None) is not None or not user.is_active:
+        return user_tokens_revoke(user_id=user.pk)
+    return 0
