@@ -26,7 +26,7 @@ from countermand.core.errors import DomainError
 from countermand.integration import queue
 from countermand.integration.db import write_transaction
 from countermand.integration.handlers import JobRef, handler_get
-from countermand.integration.http import connection_info
+from countermand.integration.http import connection_info, connection_redactor
 from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
 from countermand.integration.metrics import JOB_ATTEMPTS, JOB_DURATION
 from countermand.integration.models import IntegrationJob
@@ -97,6 +97,7 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
     job = IntegrationJob.objects.select_related("definition").get(pk=claim.job_id)
     definition = job.definition  # connection and order are loaded below only when the job has them
     log = JobLogBuffer(job_id=job.pk, attempt=claim.attempt, debugging=definition.debugging_enabled)
+    log.redactor = connection_redactor(job.connection if job.connection_id else None)  # secrets out of log/error
     log.module_name = "Countermand"
     log.info(f"Attempt {claim.attempt} of {job.max_attempts} started by worker {worker_id}.")
     if claim.probe:
@@ -105,8 +106,8 @@ def attempt_run(claim: queue.Claim, *, worker_id: str, control: AttemptControl |
     def ended(kind: queue.AttemptKind, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
         return queue.AttemptOutcome(
             kind=kind,
-            result=result if result is not None else {},
-            error=error,
+            result=log.redact_json(result if result is not None else {}),
+            error=log.redact(error),
             warnings=log.counts["Warn"],
             errors=log.counts["Error"] + log.counts["Fatal"],
             lines=log.take(),
