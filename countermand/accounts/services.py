@@ -1,9 +1,13 @@
 """Signing in for the API and the storefront: login throttling and bearer tokens.
 
 Tokens: `POST /api/v1/auth/token` issues `cm_<random>`; the database keeps only its SHA-256 and an expiry.
-Throttling: failed sign-ins are counted per user name and per client address over a sliding window;
-past the limit every attempt is refused with 429 — without checking the password — until the window
-has passed. A successful sign-in clears the user name's failures.
+Throttling (every sign-in path: storefront, Admin Console, API token): failed sign-ins are counted over a
+sliding window per (user name, client address), per user name from all addresses (a looser ceiling), and
+per address for all names; past a limit every attempt is refused with 429 — without checking the password —
+until the window has passed. Counting the tight limit per (name, address) means someone guessing `admin`'s
+password from one address locks out that address, not `admin` signing in from their own; the per-name
+ceiling still stops a guess spread over many addresses. A successful sign-in clears the failures of its
+(name, address).
 The REST API's `Authorization: Bearer` scheme is countermand/api/authentication.py.
 """
 
@@ -16,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Count, Min
+from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -28,7 +32,8 @@ TOKEN_LIFETIME = datetime.timedelta(hours=getattr(settings, "API_TOKEN_LIFETIME_
 LAST_USED_PRECISION = datetime.timedelta(minutes=5)
 
 FAILURE_WINDOW = datetime.timedelta(minutes=15)
-MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_USERNAME_AND_ADDRESS = 5
+MAX_FAILURES_PER_USERNAME = 50  # from all addresses together: takes at least three addresses (see below)
 MAX_FAILURES_PER_ADDRESS = 20
 
 
@@ -58,15 +63,23 @@ def _normalise(username: str) -> str:
     return (username or "").strip().lower()[:150]
 
 
+def _from_address(failures: QuerySet[LoginFailure], ip_address: str | None) -> QuerySet[LoginFailure]:
+    return failures.filter(ip_address=ip_address) if ip_address else failures.filter(ip_address__isnull=True)
+
+
 def login_throttle_check(*, username: str, ip_address: str | None) -> None:
-    """Raise LoginThrottled when the user name or the address has failed too often lately.
+    """Raise LoginThrottled when the (user name, address), the user name or the address has failed too often lately.
 
     Refused attempts are not recorded, so a count never passes its limit and the block ends exactly
     when the oldest counted failure leaves the window.
     """
     now = timezone.now()
     recent = LoginFailure.objects.filter(failed_at__gte=now - FAILURE_WINDOW)
-    checks = [(recent.filter(username=_normalise(username)), MAX_FAILURES_PER_USERNAME)]
+    by_name = recent.filter(username=_normalise(username))
+    checks = [
+        (_from_address(by_name, ip_address), MAX_FAILURES_PER_USERNAME_AND_ADDRESS),
+        (by_name, MAX_FAILURES_PER_USERNAME),
+    ]
     if ip_address:
         checks.append((recent.filter(ip_address=ip_address), MAX_FAILURES_PER_ADDRESS))
     for failures, limit in checks:
@@ -86,8 +99,9 @@ def login_failure_record(*, username: str, ip_address: str | None) -> None:
     LoginFailure.objects.filter(failed_at__lt=timezone.now() - 2 * FAILURE_WINDOW).delete()
 
 
-def login_success_record(*, username: str) -> None:
-    LoginFailure.objects.filter(username=_normalise(username)).delete()
+def login_success_record(*, username: str, ip_address: str | None) -> None:
+    """Clear the failures of this (name, address); those from other addresses still count toward the ceiling."""
+    _from_address(LoginFailure.objects.filter(username=_normalise(username)), ip_address).delete()
 
 
 def credentials_check(*, request: HttpRequest | None, username: str, password: str) -> Any:
@@ -98,7 +112,7 @@ def credentials_check(*, request: HttpRequest | None, username: str, password: s
     if user is None or not user.is_active:
         login_failure_record(username=username, ip_address=ip_address)
         raise InvalidCredentials("The user name or password is not correct.")
-    login_success_record(username=username)
+    login_success_record(username=username, ip_address=ip_address)
     return user
 
 
@@ -134,3 +148,24 @@ def token_authenticate(raw: str) -> ApiToken:
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk).delete()
+
+
+def user_tokens_revoke(*, user_id: int) -> int:
+    """Revoke every API token of a user (password changed, deactivated, or on a staff member's request).
+
+    Returns how many were revoked; a client holding one gets 401 TOKEN_INVALID from then on.
+    """
+    deleted, _ = ApiToken.objects.filter(user_id=user_id).delete()
+    return deleted
+
+
+def user_saved_tokens_revoke(*, user: Any) -> int:
+    """After a user is saved: revoke their tokens when the password was changed or the user is inactive.
+
+    "Changed" is Django's own notion (the one that calls the password validators' `password_changed`):
+    `set_password()` was called since the last save. A hash upgrade at sign-in (Django re-hashing the
+    same password with newer parameters) is not a change and keeps the tokens.
+    """
+    if getattr(user, "_password", None) is not None or not user.is_active:
+        return user_tokens_revoke(user_id=user.pk)
+    return 0

@@ -3,6 +3,8 @@
 - DomainError (services) → its `http_status` and `as_dict()` (e.g. 409 ORDER_NOT_CANCELLABLE with `blockers`).
 - DRF validation errors → 400 `{code: "VALIDATION_FAILED", message, fields}`.
 - Other DRF errors (401, 403, 404, 405, 415, 429…) → their status with an upper-case code.
+- A body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE → 413 REQUEST_TOO_LARGE; JSON nested too deep → 400 PARSE_ERROR
+  (countermand/api/parsers.py); both logged as one line, without a traceback.
 - Anything unexpected → logged, 500 `{code: "INTERNAL_ERROR"}` (no traceback leaks to clients).
 
 Every body also carries `exceptionMessage` (= message): the original system's clients show that field.
@@ -13,7 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
@@ -43,6 +47,13 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "message": message, "exceptionMessage": message, **details}
 
 
+def too_large_body() -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body(
+        "REQUEST_TOO_LARGE", f"The request body is larger than this server accepts ({limit} bytes).", limit=limit
+    )
+
+
 def _first_message(detail: Any, path: str = "") -> str:
     """The first validation message, prefixed with the field it concerns (e.g. `orderLines[1].lineNumber`)."""
     if isinstance(detail, dict) and detail:
@@ -70,6 +81,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body = error_body(exc.code, exc.message, **exc.details)
         retry = {"Retry-After": str(exc.details["retryAfter"])} if "retryAfter" in exc.details else None
         return Response(body, status=exc.http_status, headers=retry)
+    if isinstance(exc, RequestDataTooBig):
+        logger.warning("refused a request body over the upload limit in %s", context.get("view"))
+        return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, RecursionError):
+        logger.warning("refused a request nested too deeply for the parser in %s", context.get("view"))
+        exc = exceptions.ParseError("The request is nested too deeply to parse.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -19,7 +19,9 @@ router.register("cancellations", admin.CancellationViewSet, basename="admin-canc
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "docs/", SpectacularSwaggerView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"), name="docs"
+    ),
     path("v1/auth/token", auth.TokenView.as_view(), name="token"),
     path("v1/orders", orders.OrderListView.as_view(), name="orders"),
     path("v1/orders/<str:orderNumber>/cancel", orders.OrderCancelView.as_view(), name="order-cancel"),

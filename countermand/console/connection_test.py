@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from countermand.integration.http import connection_info
+from countermand.integration.http import connection_info, connection_redactor
 from countermand.integration.models import IntegrationConnection
 from countermand.integration.registry import registry
 
@@ -61,5 +61,5 @@ def connection_test(connection: IntegrationConnection) -> ConnectionTestResult:
         else:
             message = http_probe(connection)
     except Exception as exc:  # whatever went wrong is the answer the administrator asked for
-        return ConnectionTestResult(False, str(exc) or type(exc).__name__)
-    return ConnectionTestResult(True, message)
+        return ConnectionTestResult(False, connection_redactor(connection).redact(str(exc) or type(exc).__name__))
+    return ConnectionTestResult(True, connection_redactor(connection).redact(message))

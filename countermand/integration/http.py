@@ -10,7 +10,7 @@ import httpx
 
 from countermand.integration.metrics import ERP_LATENCY
 from countermand.integration.models import IntegrationConnection
-from countermand.integration.plugin import ConnectionInfo
+from countermand.integration.plugin import ConnectionInfo, Redactor
 
 
 class TimedTransport(httpx.BaseTransport):
@@ -77,3 +77,16 @@ def connection_info(connection: IntegrationConnection) -> ConnectionInfo:
         options=dict(connection.options or {}),
         http=http_client(connection, password),
     )
+
+
+def connection_redactor(connection: IntegrationConnection | None) -> Redactor:
+    """What takes the connection's password, its base64 forms and Authorization values out of a job's log, error
+    and result (`plugin.Redactor`); with no connection, or one whose password cannot be read, Authorization
+    values only."""
+    if connection is None or not connection.has_password:
+        return Redactor()
+    try:
+        password = connection.get_password()
+    except ValueError:  # encrypted with another key: connection_info reports it to the job
+        return Redactor()
+    return Redactor.for_credentials(connection.log_on, password)

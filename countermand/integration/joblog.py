@@ -3,7 +3,9 @@
 `JobLogBuffer` is the `JobLogger` processors get. It keeps lines in memory and writes them in batches
 (before a step that talks to an ERP, and with the attempt's outcome), so a job costs a handful of
 queries however chatty its processors are. `Debug` lines are kept only when the job definition has
-debugging on; a `Fatal` line fails the attempt.
+debugging on; a `Fatal` line fails the attempt. Every line it hands out is redacted (`plugin.Redactor`): the
+job's connection's password in its plain and base64 forms, base64(logOn:password) and any Authorization
+value never reach the log; `redact`/`redact_json` do the same for the job's error and result.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import datetime
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from countermand.integration.db import write_transaction
 from countermand.integration.models import IntegrationJob, IntegrationJobLog
+from countermand.integration.plugin import Redactor
 
 Level = IntegrationJobLog.Level
 MAX_MESSAGE = 20_000
@@ -81,11 +85,20 @@ def job_logs_write(lines_by_job: dict[int, list[LogLine]]) -> None:
 class JobLogBuffer:
     """A `JobLogger` for one attempt of one job. Thread-safe; `flush()` writes what is pending."""
 
-    def __init__(self, *, job_id: int, attempt: int, debugging: bool = False, module_name: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        job_id: int,
+        attempt: int,
+        debugging: bool = False,
+        module_name: str = "",
+        redactor: Redactor | None = None,
+    ) -> None:
         self.job_id = job_id
         self.attempt = attempt
         self.debugging = debugging
         self.module_name = module_name
+        self.redactor = redactor or Redactor()  # with no connection: Authorization values only
         self.pending: list[LogLine] = []
         self.counts = {level: 0 for level in Level.values}
         self._lock = threading.Lock()
@@ -117,10 +130,20 @@ class JobLogBuffer:
         return self.counts[Level.FATAL]
 
     def take(self) -> list[LogLine]:
-        """Remove and return the pending lines (the caller writes them, e.g. with the outcome)."""
+        """Remove and return the pending lines, redacted (the caller writes them, e.g. with the outcome)."""
         with self._lock:
             lines, self.pending = self.pending, []
+        for line in lines:
+            line.message = self.redactor.redact(line.message)
         return lines
+
+    def redact(self, text: str) -> str:
+        """`text` (e.g. the job's error) without the connection's secrets."""
+        return self.redactor.redact(text)
+
+    def redact_json(self, value: Any) -> Any:
+        """`value` (e.g. the job's result) with every string in it redacted."""
+        return self.redactor.redact_json(value)
 
     def flush(self) -> None:
         job_log_write(job_id=self.job_id, lines=self.take())

@@ -23,9 +23,14 @@ Packages register both through the ``countermand.processors`` entry-point group 
 from __future__ import annotations
 
 import abc
+import base64
 import dataclasses
 import datetime
 import enum
+import functools
+import json
+import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -56,6 +61,7 @@ __all__ = [
     "ProcessorError",
     "ProcessorKind",
     "ProcessorResult",
+    "Redactor",
     "TransientError",
     "ValidationFailed",
     "chunks",
@@ -137,6 +143,61 @@ class JobLogger(Protocol):
     def fatal(self, message: str) -> None: ...
 
 
+REDACTED = "[redacted]"
+# A password shorter than this is not searched for as plain text: it would garble every line ("abc"); its
+# base64 forms and base64(logOn:password) are still redacted, and so is every Authorization value.
+MIN_SECRET_LENGTH = 4
+# `Authorization: Basic …`, `"authorization": "Session …"`, `Proxy-Authorization=…`, `HTTP_AUTHORIZATION: …`:
+# the value runs to the end of the line or the closing quote.
+_AUTHORIZATION_VALUE = re.compile(r"""(authorization["']?\s*[:=]\s*["']?)([^"'\r\n]+)""", re.IGNORECASE)
+
+
+def _base64_forms(raw: str) -> set[str]:
+    encoded = raw.encode()
+    forms = {base64.b64encode(encoded).decode(), base64.urlsafe_b64encode(encoded).decode()}
+    return forms | {form.rstrip("=") for form in forms}
+
+
+class Redactor:
+    """Takes a connection's secrets out of text that an ERP (or a proxy in front of it) may have echoed.
+
+    Redacts the password (as typed, percent-quoted and JSON-escaped), its base64, base64(logOn:password)
+    (what `Authorization: Basic` carries) and the value of any Authorization header, whatever the connection.
+    The job log, the job's error and its result are redacted with the connection's Redactor before they are
+    written (see `integration.joblog.JobLogBuffer`); a processor may use `context.connection.redactor()` for
+    anything else it stores.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        unique = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first: no partial overlaps
+        self._secrets = re.compile("|".join(re.escape(s) for s in unique)) if unique else None
+
+    @classmethod
+    def for_credentials(cls, log_on: str, password: str) -> Redactor:
+        if not password:
+            return cls()
+        secrets = _base64_forms(password) | _base64_forms(f"{log_on}:{password}")
+        if len(password) >= MIN_SECRET_LENGTH:
+            secrets |= {password, urllib.parse.quote(password, safe=""), json.dumps(password)[1:-1]}
+        return cls(secrets)
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        text = _AUTHORIZATION_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+        return self._secrets.sub(REDACTED, text) if self._secrets is not None else text
+
+    def redact_json(self, value: Any) -> Any:
+        """`value` (a job result: dicts, lists, strings, numbers) with every string redacted."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact(k) if isinstance(k, str) else k: self.redact_json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact_json(v) for v in value]
+        return value
+
+
 @dataclass
 class ConnectionInfo:
     """A connection as processors see it: decrypted credentials and a ready HTTP client."""
@@ -149,6 +210,15 @@ class ConnectionInfo:
     timeout_seconds: float
     options: dict[str, Any]
     http: httpx.Client | None = None
+
+    def redactor(self) -> Redactor:
+        """What takes this connection's password and Authorization values out of text (see `Redactor`)."""
+        return _credentials_redactor(self.log_on, self.password)
+
+
+@functools.lru_cache(maxsize=64)
+def _credentials_redactor(log_on: str, password: str) -> Redactor:
+    return Redactor.for_credentials(log_on, password)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from countermand.core.errors import DomainError
 from countermand.integration import queue
 from countermand.integration.db import write_transaction
 from countermand.integration.handlers import JobRef, handler_get
-from countermand.integration.http import connection_info
+from countermand.integration.http import connection_info, connection_redactor
 from countermand.integration.joblog import JobLogBuffer, LogLine, job_log_write
 from countermand.integration.metrics import JOB_ATTEMPTS, JOB_DURATION
 from countermand.integration.models import (
@@ -166,6 +166,7 @@ def attempt_run(
     job = loaded.job
     definition = job.definition  # connection and order are loaded below only when the job has them
     log = JobLogBuffer(job_id=job.pk, attempt=claim.attempt, debugging=definition.debugging_enabled)
+    log.redactor = connection_redactor(job.connection if job.connection_id else None)  # secrets out of log/error
     log.module_name = "Countermand"
     log.info(f"Attempt {claim.attempt} of {job.max_attempts} started by worker {worker_id}.")
     if claim.probe:
@@ -174,8 +175,8 @@ def attempt_run(
     def ended(kind: queue.AttemptKind, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
         return queue.AttemptOutcome(
             kind=kind,
-            result=result if result is not None else {},
-            error=error,
+            result=log.redact_json(result if result is not None else {}),
+            error=log.redact(error),
             warnings=log.counts["Warn"],
             errors=log.counts["Error"] + log.counts["Fatal"],
             lines=log.take(),

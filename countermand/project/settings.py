@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,6 +134,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "countermand.project.middleware.HostileRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +142,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "countermand.project.urls"
@@ -203,6 +206,29 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
 SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None
 
+# /metrics names connections and job definitions. Open by default (and in the demo); an operator protects it
+# with a bearer token (Prometheus: `authorization: {credentials: …}`) and/or an allow-list of client addresses
+# or networks. With both set, a scrape must pass both.
+METRICS_TOKEN = os.environ.get("COUNTERMAND_METRICS_TOKEN", "").strip()
+METRICS_ALLOW = [a.strip() for a in os.environ.get("COUNTERMAND_METRICS_ALLOW", "").split(",") if a.strip()]
+
+# Content-Security-Policy on every response (storefront, console, API docs, API), by django-csp (Mozilla's,
+# maintained; Django 5.2 has none built in). Nothing inline runs or styles a page: scripts and styles are static
+# files; the one page that needs inline code (Swagger UI, countermand/api/templates/api/swagger_ui.html) marks it
+# with the request's nonce, which the header names only on the responses that used it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],  # Swagger UI's and the admin's icons are data: URIs in their CSS
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 EMAIL_BACKEND = os.environ.get("COUNTERMAND_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("COUNTERMAND_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("COUNTERMAND_EMAIL_PORT", "25"))
@@ -221,7 +247,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["countermand.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "countermand.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -6,7 +6,12 @@ from django.test import Client
 from django.utils import timezone
 
 from countermand.accounts.models import ApiToken, LoginFailure
-from countermand.accounts.services import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USERNAME, token_issue
+from countermand.accounts.services import (
+    MAX_FAILURES_PER_ADDRESS,
+    MAX_FAILURES_PER_USERNAME,
+    MAX_FAILURES_PER_USERNAME_AND_ADDRESS,
+    token_issue,
+)
 from tests.factories import UserFactory
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -58,7 +63,7 @@ def test_wrong_password_is_401_invalid_credentials_and_recorded(user):
 
 def test_sign_in_is_throttled_after_repeated_failures_even_with_the_right_password(user):
     client = Client()
-    for _ in range(MAX_FAILURES_PER_USERNAME):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS):
         assert sign_in(client, "Buyer@Example.com", "wrong").status_code == 401
     response = sign_in(client, "buyer@example.com", "right-pass-1")
     assert response.status_code == 429
@@ -68,7 +73,7 @@ def test_sign_in_is_throttled_after_repeated_failures_even_with_the_right_passwo
 
 
 def test_throttling_ends_when_the_failures_leave_the_window(user):
-    for _ in range(MAX_FAILURES_PER_USERNAME):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS):
         sign_in(Client(), "buyer@example.com", "wrong")
     LoginFailure.objects.update(failed_at=timezone.now() - datetime.timedelta(minutes=16))
     assert sign_in(Client(), "buyer@example.com", "right-pass-1").status_code == 201
@@ -81,11 +86,34 @@ def test_many_user_names_from_one_address_are_throttled_by_address(user):
     assert sign_in(Client(), "buyer@example.com", "right-pass-1", REMOTE_ADDR="10.9.9.10").status_code == 201
 
 
-def test_a_successful_sign_in_clears_the_user_names_failures(user):
-    for _ in range(MAX_FAILURES_PER_USERNAME - 1):
+def test_a_successful_sign_in_clears_the_failures_of_its_name_and_address_only(user):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS - 1):
         sign_in(Client(), "buyer@example.com", "wrong")
+    sign_in(Client(), "buyer@example.com", "wrong", REMOTE_ADDR="10.1.1.1")
     assert sign_in(Client(), "buyer@example.com", "right-pass-1").status_code == 201
-    assert not LoginFailure.objects.filter(username="buyer@example.com").exists()
+    assert list(LoginFailure.objects.filter(username="buyer@example.com").values_list("ip_address", flat=True)) == [
+        "10.1.1.1"
+    ]
+
+
+def test_failures_from_one_address_do_not_lock_the_name_out_from_another(user):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS):
+        sign_in(Client(), "buyer@example.com", "wrong", REMOTE_ADDR="203.0.113.66")
+    assert sign_in(Client(), "buyer@example.com", "right-pass-1", REMOTE_ADDR="203.0.113.66").status_code == 429
+    assert sign_in(Client(), "buyer@example.com", "right-pass-1", REMOTE_ADDR="10.0.0.5").status_code == 201
+
+
+def test_failures_for_one_name_spread_over_many_addresses_hit_the_per_name_ceiling(user):
+    for n in range(MAX_FAILURES_PER_USERNAME):
+        address = f"198.51.100.{n // (MAX_FAILURES_PER_USERNAME_AND_ADDRESS - 1)}"
+        assert sign_in(Client(), "buyer@example.com", "wrong", REMOTE_ADDR=address).status_code == 401
+    response = sign_in(Client(), "buyer@example.com", "right-pass-1", REMOTE_ADDR="10.0.0.5")
+    assert response.status_code == 429
+    assert response.json()["code"] == "LOGIN_THROTTLED"
+
+
+def test_the_per_name_ceiling_is_looser_than_the_per_name_and_address_limit():
+    assert MAX_FAILURES_PER_USERNAME > MAX_FAILURES_PER_ADDRESS > MAX_FAILURES_PER_USERNAME_AND_ADDRESS
 
 
 def test_inactive_user_gets_no_token(user):

@@ -216,3 +216,22 @@ def test_connection_changes_in_the_console_are_audited_without_the_password(admi
     assert rows[0].changes["password"] == [None, "(hidden)"]
     assert rows[1].changes == {"password": ["(hidden)", None]}
     assert "erp-secret" not in str([r.changes for r in rows])
+
+
+def test_test_connection_redacts_credentials_the_erp_echoed(db, monkeypatch):
+    from countermand.console import connection_test as module
+    from tests.factories import ConnectionFactory
+
+    connection = ConnectionFactory(name="Echo", log_on="erp-user")
+    connection.set_password("erp-secret")
+    connection.save()
+
+    def echoing_probe(_connection):
+        raise RuntimeError("HTTP 400: you sent Authorization: Basic ZXJwLXVzZXI6ZXJwLXNlY3JldA== password erp-secret")
+
+    monkeypatch.setattr(module, "http_probe", echoing_probe)
+    result = module.connection_test(connection)
+    assert not result.ok
+    assert "erp-secret" not in result.message
+    assert "ZXJwLXVzZXI6ZXJwLXNlY3JldA" not in result.message
+    assert "[redacted]" in result.message

@@ -89,3 +89,60 @@ def test_read_only_admin_can_add_nothing(reader_client, url_name):
 def test_read_only_admin_does_not_manage_users(reader_client):
     assert reader_client.get(reverse("admin:auth_user_changelist")).status_code == 403
     assert not User.objects.filter(username="intruder").exists()
+
+
+def test_the_users_page_action_revokes_the_selected_users_tokens(admin_client):
+    from countermand.accounts.models import ApiToken
+    from countermand.accounts.services import token_issue
+
+    victim, bystander = UserFactory(username="lost-laptop"), UserFactory(username="bystander")
+    token_issue(user=victim)
+    token_issue(user=victim)
+    token_issue(user=bystander)
+    response = admin_client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "revoke_tokens", "_selected_action": [victim.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Revoked 2 API token(s) of 1 user(s)." in response.content.decode()
+    assert not ApiToken.objects.filter(user=victim).exists()
+    assert ApiToken.objects.filter(user=bystander).count() == 1
+
+
+def test_the_user_page_lists_the_users_tokens_by_prefix(admin_client):
+    from countermand.accounts.services import token_issue
+
+    user = UserFactory(username="has-tokens")
+    raw, token = token_issue(user=user)
+    html = admin_client.get(reverse("admin:auth_user_change", args=[user.pk])).content.decode()
+    assert token.prefix in html
+    assert raw not in html
+
+
+def test_staff_who_may_only_view_users_see_tokens_but_have_no_revoke_action(read_only_user, reader_client):
+    from django.contrib.auth.models import Permission
+
+    from countermand.accounts.services import token_issue
+
+    read_only_user.user_permissions.add(Permission.objects.get(codename="view_user"))
+    _, token = token_issue(user=read_only_user)
+    listing = reader_client.get(reverse("admin:auth_user_changelist"))
+    assert listing.status_code == 200
+    assert "revoke_tokens" not in listing.content.decode()
+    page = reader_client.get(reverse("admin:auth_user_change", args=[read_only_user.pk]))
+    assert token.prefix in page.content.decode()
+
+
+def test_changing_a_password_in_the_console_revokes_the_users_tokens(admin_client):
+    from countermand.accounts.models import ApiToken
+    from countermand.accounts.services import token_issue
+
+    user = UserFactory(username="changes-password")
+    token_issue(user=user)
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": "a-new-password-1", "password2": "a-new-password-1", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert not ApiToken.objects.filter(user=user).exists()

@@ -33,3 +33,14 @@ def test_console_sign_in_is_throttled_after_repeated_failures():
     response = sign_in(client, "clerk", "right-password-1")
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_console_sign_in_failures_from_another_address_do_not_lock_the_admin_out():
+    StaffFactory(username="admin", password="right-password-1")
+    attacker = Client(REMOTE_ADDR="203.0.113.66")
+    for _ in range(5):
+        sign_in(attacker, "admin", "wrong")
+    assert "Too many failed sign-ins" in sign_in(attacker, "admin", "right-password-1").content.decode()
+    admin_client = Client(REMOTE_ADDR="10.0.0.5")
+    sign_in(admin_client, "admin", "right-password-1")
+    assert "_auth_user_id" in admin_client.session

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from countermand.accounts.services import MAX_FAILURES_PER_USERNAME
+from countermand.accounts.services import MAX_FAILURES_PER_USERNAME_AND_ADDRESS
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_confirm, cancellation_deny
 from countermand.orders.models import Order
@@ -66,12 +66,22 @@ def test_sign_in_with_a_wrong_password_shows_an_error(world):
 
 def test_sign_in_is_throttled_after_repeated_failures(world):
     client = Client()
-    for _ in range(MAX_FAILURES_PER_USERNAME):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS):
         client.post("/account/login/", {"username": "buyer@example.com", "password": "nope"})
     response = client.post("/account/login/", {"username": "buyer@example.com", "password": "demo-buyer"})
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_failures_from_another_address_do_not_lock_the_buyer_out(world):
+    attacker = Client(REMOTE_ADDR="203.0.113.66")
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_ADDRESS):
+        attacker.post("/account/login/", {"username": "buyer@example.com", "password": "nope"})
+    buyer = Client(REMOTE_ADDR="10.0.0.5")
+    response = buyer.post("/account/login/", {"username": "buyer@example.com", "password": "demo-buyer"})
+    assert response.status_code == 302
+    assert "_auth_user_id" in buyer.session
 
 
 def test_sign_in_page_labels_its_fields(world):

@@ -32,8 +32,9 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={201: TokenSerializer},
         auth=[],
-        description="Sign in. Five failed attempts for a user name (or twenty from one address) within "
-        "15 minutes block sign-in for that name (or address) with 429 LOGIN_THROTTLED until the window passes.",
+        description="Sign in. Five failed attempts for a user name from one address within 15 minutes block "
+        "that name from that address with 429 LOGIN_THROTTLED until the window passes; fifty for a name from all "
+        "addresses block the name, twenty from one address for any names block the address.",
     )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
