@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.db import NOTIFY_CHANNEL, db_now
-from countermand.integration.handlers import JobOutcome, JobRef, handler_get
+from countermand.integration.handlers import JobOutcome, JobRef, handler_get, manual_run_check
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     OPEN_JOB_STATUSES,
@@ -204,12 +204,16 @@ def _actor_name(actor_id: int | None) -> str:
 def job_run(*, definition_id: int, parameters: Mapping[str, str], actor_id: int | None) -> IntegrationJob:
     """Queue a manual run of a job definition (Admin Console *Run*, `jobdefinitions/{id}/run`, `run-job`).
 
-    The values are checked against the definition's parameters (types, required, defaults); a bad value
-    raises JobParameterError and queues nothing. The run gets its own idempotency key.
+    A definition whose jobs a domain queues itself (the one named by `OrderCancelJobName`: the
+    cancellation service's) is refused first, by its handler (`JobHandler.run_requested`: ManualRunRefused,
+    409, naming the domain's way). The values are checked against the definition's parameters (types,
+    required, defaults); a bad value raises JobParameterError and queues nothing. The run gets its own
+    idempotency key.
     """
     definition = JobDefinition.objects.filter(pk=definition_id).first()
     if definition is None:
         raise NotFound(f"There is no job definition {definition_id}.", code="JOB_DEFINITION_NOT_FOUND")
+    manual_run_check(definition.name, actor_id=actor_id)
     with transaction.atomic():
         job = job_enqueue(definition=definition, parameters=dict(parameters), requested_by_id=actor_id)
         job_log_write(
@@ -234,6 +238,8 @@ def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
     if job.status not in (IntegrationJob.Status.FAILURE, IntegrationJob.Status.CANCELLED):
         raise JobNotRetryable(f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
     handler = handler_get(job.handler)
+    if handler is None:
+        manual_run_check(job.definition.name, actor_id=actor_id)
     with transaction.atomic():
         queued_id = handler.retried(JobRef.of(job), actor_id=actor_id) if handler is not None else None
         if queued_id is not None:

@@ -398,7 +398,7 @@ def test_job_definition_with_duplicate_parameter_names_is_400(integration):
 
 
 def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
-    definition = JobDefinition.objects.get(name="OrderCancel")
+    definition = JobDefinition.objects.create(name="Report", integration_processor="NoOp")
     before = IntegrationJob.objects.count()
     response = integration.post(
         f"/api/v1/admin/jobdefinitions/{definition.pk}/run", {"parameters": {"Nope": "1"}}, content_type=JSON
@@ -411,6 +411,24 @@ def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
 def test_job_definition_in_use_cannot_be_deleted(integration, failed_cancellation):
     definition = JobDefinition.objects.get(name="OrderCancel")
     assert integration.delete(f"/api/v1/admin/jobdefinitions/{definition.pk}").status_code == 409
+
+
+def test_a_manual_run_of_the_order_cancel_definition_is_409_pointing_to_cancel_order(integration):
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    order = Order.objects.get(web_order_number="WEB-2001")
+    jobs, events = IntegrationJob.objects.count(), OrderEvent.objects.count()
+    response = integration.post(
+        f"/api/v1/admin/jobdefinitions/{definition.pk}/run",
+        {"parameters": {"OrderNumber": "WEB-2001"}},
+        content_type=JSON,
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "MANUAL_RUN_REFUSED"
+    assert "Cancel Order" in body["message"]
+    assert "/api/v1/admin/orders/{orderNumber}/cancel" in body["message"]
+    assert (IntegrationJob.objects.count(), OrderEvent.objects.count()) == (jobs, events)
+    assert Order.objects.get(pk=order.pk).status == order.status
 
 
 def test_running_a_job_needs_the_permission(orders_admin):

@@ -147,6 +147,14 @@ ROWS = [
     Row("PATCH", "/api/v1/admin/jobdefinitions/{definition}", admin_write(IA, 200), body={"maxRetries": 2}),
     Row("DELETE", "/api/v1/admin/jobdefinitions/{spare_definition}", admin_write(IA, 204)),
     Row("POST", "/api/v1/admin/jobdefinitions/{spare_definition}/run", admin_write(IA, 201), body={}),
+    # A manual run of OrderCancel would cancel at the ERP with no request, no event, no role check: the
+    # integration admin (who may run jobs) is refused with 409 MANUAL_RUN_REFUSED, like everyone else.
+    Row(
+        "POST",
+        "/api/v1/admin/jobdefinitions/{definition}/run",
+        admin_write(IA, 409),
+        body={"parameters": {"OrderNumber": "WEB-2001"}},
+    ),
     # --- admin: job runs
     Row("GET", "/api/v1/admin/integrationjobs", admin_read()),
     Row("GET", "/api/v1/admin/integrationjobs/{failed_job}", admin_read()),

@@ -150,3 +150,11 @@ def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
     _, output = run("setup_check")
     assert "[WARNING] No queued job waits on an inactive connection" in output
     assert f"1 on {definition.connection.name}" in output
+
+
+def test_run_job_refuses_the_order_cancel_definition_and_points_to_cancel_order():
+    demo_load()
+    code, output = run("run_job", "OrderCancel", "--param", "OrderNumber=WEB-1001")
+    assert code == 1
+    assert "Cancel Order" in output
+    assert not JobDefinition.objects.get(name="OrderCancel").jobs.exists()
