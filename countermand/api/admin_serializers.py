@@ -32,6 +32,7 @@ from countermand.integration.models import (
 )
 from countermand.integration.services import connection_save, connection_validate, job_definition_save
 from countermand.orders.models import Order, OrderEvent
+from countermand.orders.services import order_number_problem, order_status_problem
 from countermand.websites.models import Website
 
 INT32_MAX = 2**31 - 1
@@ -376,6 +377,24 @@ class OrderLineInputSerializer(serializers.Serializer):
     )
     status = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
+    def validate_status(self, value: str) -> str:
+        return status_checked(value, required=False)
+
+
+def order_number_checked(value: str) -> str:
+    """The orders' one rule for order numbers (`order_number_problem`), as a field error."""
+    problem = order_number_problem(value)
+    if problem:
+        raise serializers.ValidationError(f"Not a valid order number: {problem}.")
+    return value
+
+
+def status_checked(value: str, *, required: bool = True) -> str:
+    problem = order_status_problem(value.strip(), required=required)
+    if problem:
+        raise serializers.ValidationError(f"Not a status code: {problem}.")
+    return value
+
 
 def money_input(source: str) -> serializers.DecimalField:
     return serializers.DecimalField(
@@ -398,7 +417,10 @@ class OrderUpdateSerializer(serializers.Serializer):
     orderLines = OrderLineInputSerializer(many=True, required=False, source="lines")
 
     def validate_erpOrderNumber(self, value: str | None) -> str | None:
-        return value or None  # "" means: no ERP number (the column is unique when set)
+        return order_number_checked(value) if value else None  # "": no ERP number (the column is unique when set)
+
+    def validate_status(self, value: str) -> str:
+        return status_checked(value)
 
     def order_values(self) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
         data = dict(self.validated_data)
@@ -414,6 +436,9 @@ class OrderImportSerializer(OrderUpdateSerializer):
     customerNumber = serializers.CharField(max_length=50)
     orderDate = serializers.DateField(source="order_date")
     status = serializers.CharField(max_length=50, help_text="The ERP's status code.")
+
+    def validate_webOrderNumber(self, value: str) -> str:
+        return order_number_checked(value)
 
     def validate_websiteId(self, value: int) -> Website:
         website = Website.objects.filter(pk=value).first()

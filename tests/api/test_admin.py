@@ -542,6 +542,12 @@ def test_import_creates_the_order_with_its_lines_and_an_event(integration, world
         ({"status": ""}, "status"),
         ({"orderLines": [{"lineNumber": 0, "productErpNumber": "X"}]}, "orderLines"),
         ({"orderTotal": "1e99"}, "orderTotal"),
+        ({"webOrderNumber": "WEB/9100"}, "webOrderNumber"),
+        ({"webOrderNumber": "WEB-9100\u0000"}, "webOrderNumber"),
+        ({"webOrderNumber": "W" * 10_000}, "webOrderNumber"),
+        ({"erpOrderNumber": "ERP\n9100"}, "erpOrderNumber"),
+        ({"status": "<script>alert(1)</script>"}, "status"),
+        ({"orderLines": [{"lineNumber": 1, "productErpNumber": "X", "status": "<b>"}]}, "orderLines"),
     ],
 )
 def test_import_with_bad_input_is_400(integration, world, overrides, field):
@@ -560,6 +566,34 @@ def test_update_changes_the_erp_status_and_writes_an_event(integration):
     duplicate = integration.put("/api/v1/admin/orders/WEB-1002", {"erpOrderNumber": "ERP-5001"}, content_type=JSON)
     assert duplicate.status_code == 409
     assert integration.put("/api/v1/admin/orders/NOPE", {"status": "X"}, content_type=JSON).status_code == 404
+
+
+def test_an_import_naming_a_slash_says_the_field_and_the_rule(integration, world):
+    payload = order_payload(websiteId=world.store.pk, webOrderNumber="WEB/9100")
+    body = integration.post("/api/v1/admin/orders", payload, content_type=JSON).json()
+    assert body["code"] == "VALIDATION_FAILED"
+    assert body["message"] == "webOrderNumber: Not a valid order number: it cannot contain '/'."
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_update_to_a_cancellation_status_is_400_pointing_to_cancel_order(integration, status):
+    response = integration.put("/api/v1/admin/orders/WEB-2001", {"status": status}, content_type=JSON)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("STATUS_RESERVED", "status")
+    assert "/api/v1/admin/orders/{orderNumber}/cancel" in body["message"]
+    order = Order.objects.get(web_order_number="WEB-2001")
+    assert order.status == "Submitted"
+    assert not CancellationRequest.objects.filter(order=order).exists()
+    assert not OrderEvent.objects.filter(order=order, type="StatusChanged").exists()
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_import_with_a_cancellation_status_is_400(integration, world, status):
+    payload = order_payload(websiteId=world.store.pk, status=status)
+    response = integration.post("/api/v1/admin/orders", payload, content_type=JSON)
+    assert response.status_code == 400
+    assert response.json()["code"] == "STATUS_RESERVED"
 
 
 def test_update_to_shipped_during_an_open_cancellation_is_held_and_wins_after_a_denial(integration, world):
