@@ -19,6 +19,8 @@ from countermand.api.serializers import (
     OrderSummarySerializer,
     PageQuerySerializer,
     PaginationSerializer,
+    QuerySerializer,
+    TextField,
     actor_id,
     camel,
 )
@@ -75,7 +77,7 @@ class SettingCollectionSerializer(serializers.Serializer):
     settings = SettingSerializer(many=True)
 
 
-class SettingQuerySerializer(serializers.Serializer):
+class SettingQuerySerializer(QuerySerializer):
     name = serializers.CharField(required=False, max_length=256, help_text="Part of the setting's name.")
     websiteId = serializers.IntegerField(required=False, min_value=1, max_value=INT32_MAX)
 
@@ -117,6 +119,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         probe = IntegrationConnection(
+            url=attrs.get("url", getattr(self.instance, "url", "")),
             type_name=attrs.get("type_name", getattr(self.instance, "type_name", "")),
             options=attrs.get("options", getattr(self.instance, "options", {})),
         )
@@ -329,7 +332,13 @@ class CancellationQuerySerializer(PageQuerySerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_username", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Who did it; null for the system (a worker, the refresh).",
+    )
 
     class Meta:
         model = OrderEvent
@@ -352,8 +361,8 @@ class AdminOrderDetailSerializer(OrderDetailSerializer):
 
 
 class AdminCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=100)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=100)
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
     force = serializers.BooleanField(
         required=False, default=False, help_text="Skip the status rules (needs the force-cancel permission and a note)."
     )
@@ -405,7 +414,7 @@ def money_input(source: str) -> serializers.DecimalField:
 class OrderUpdateSerializer(serializers.Serializer):
     """`PUT /api/v1/admin/orders/{orderNumber}`: the fields given change; `orderLines`, if given, replace the lines."""
 
-    erpOrderNumber = serializers.CharField(source="erp_order_number", max_length=50, required=False, allow_null=True)
+    erpOrderNumber = TextField(source="erp_order_number", max_length=50, required=False, allow_null=True)
     orderDate = serializers.DateField(source="order_date", required=False)
     customerPO = serializers.CharField(source="customer_po", max_length=50, required=False, allow_blank=True)
     currencyCode = serializers.CharField(source="currency", min_length=3, max_length=3, required=False)
@@ -413,7 +422,7 @@ class OrderUpdateSerializer(serializers.Serializer):
     taxAmount = money_input("tax_amount")
     shippingCharges = money_input("shipping_amount")
     orderTotal = money_input("total")
-    status = serializers.CharField(max_length=50, required=False, help_text="The ERP's status code.")
+    status = TextField(max_length=50, required=False, help_text="The ERP's status code.")
     orderLines = OrderLineInputSerializer(many=True, required=False, source="lines")
 
     def validate_erpOrderNumber(self, value: str | None) -> str | None:
@@ -431,11 +440,11 @@ class OrderUpdateSerializer(serializers.Serializer):
 class OrderImportSerializer(OrderUpdateSerializer):
     """`POST /api/v1/admin/orders`: an order as the ERP knows it, with its lines."""
 
-    webOrderNumber = serializers.CharField(max_length=50)
+    webOrderNumber = TextField(max_length=50)
     websiteId = serializers.IntegerField(min_value=1, max_value=INT32_MAX)
     customerNumber = serializers.CharField(max_length=50)
     orderDate = serializers.DateField(source="order_date")
-    status = serializers.CharField(max_length=50, help_text="The ERP's status code.")
+    status = TextField(max_length=50, help_text="The ERP's status code.")
 
     def validate_webOrderNumber(self, value: str) -> str:
         return order_number_checked(value)

@@ -195,7 +195,32 @@ def pagination_data(page: Any) -> dict[str, int]:
     }
 
 
-class PageQuerySerializer(serializers.Serializer):
+class TextField(serializers.CharField):
+    """A CharField that takes JSON text only: `{"note": 42}` is 400, not the text "42"."""
+
+    default_error_messages = {"not_text": "Must be text (a JSON string), not {kind}."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__.replace("NoneType", "null"))
+        return super().to_internal_value(data)
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?toDate=`) is 400 naming the parameter, not taken as absent
+    (DRF's default for optional fields of a query string), so that what the schema says holds."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "lists"):
+            empty = sorted(name for name, values in data.lists() if name in self.fields and "" in values)
+            if empty:
+                raise serializers.ValidationError(
+                    {name: ["Give a value, or leave the parameter out."] for name in empty}
+                )
+        return super().to_internal_value(data)
+
+
+class PageQuerySerializer(QuerySerializer):
     page = serializers.IntegerField(min_value=1, max_value=10_000_000, default=1)
     pageSize = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
 
@@ -235,17 +260,15 @@ class OrderQuerySerializer(PageQuerySerializer):
 class CancelRequestSerializer(serializers.Serializer):
     """`POST /api/v1/orders/{orderNumber}/cancel`."""
 
-    reason = serializers.CharField(max_length=100, help_text="One of the order's `cancellationReasons`.")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=100, help_text="One of the order's `cancellationReasons`.")
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class OrderPatchSerializer(serializers.Serializer):
     """`PATCH /api/v1/orders/{orderNumber}` as the original storefront sends it: the order (or part of it)
     with `status` set to CancellationRequested. Other fields of the order are accepted and ignored."""
 
-    status = serializers.CharField(max_length=50)
-    cancellationReason = serializers.CharField(
-        max_length=100, required=False, help_text="Required to request a cancellation."
-    )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    status = TextField(max_length=50)
+    cancellationReason = TextField(max_length=100, required=False, help_text="Required to request a cancellation.")
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
     erpOrderNumber = serializers.CharField(required=False, allow_null=True, allow_blank=True)

@@ -117,11 +117,14 @@ class IntegrationConnectionForm(forms.ModelForm):
             cleaned["options"] = {}
         type_name = cleaned.get("type_name")
         if type_name and "options" not in self.errors:
-            probe = IntegrationConnection(type_name=type_name, options=cleaned["options"])
+            probe = IntegrationConnection(type_name=type_name, options=cleaned["options"], url=cleaned.get("url") or "")
             try:
                 connection_validate(probe)
             except ValidationFailed as exc:
-                self.add_error("type_name" if exc.code == "UNKNOWN_CONNECTION_TYPE" else "options", exc.message)
+                field = {"UNKNOWN_CONNECTION_TYPE": "type_name", "INVALID_CONNECTION_URL": "url"}.get(
+                    exc.code, "options"
+                )
+                self.add_error(field, exc.message)
             else:
                 cleaned["options"] = probe.options
         return cleaned

@@ -7,6 +7,7 @@ import decimal
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -160,8 +161,32 @@ def open_job_for(dedupe_key: str) -> IntegrationJob | None:
     return IntegrationJob.objects.filter(dedupe_key=dedupe_key, status__in=OPEN_JOB_STATUSES).first()
 
 
+def connection_url_problem(url: str) -> str | None:
+    """What is wrong with a connection's URL, or None: empty (a type that needs none), or an absolute
+    http(s) URL with a host, no spaces and no control characters."""
+    if not url:
+        return None
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "it cannot contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 — a port that is not a number raises ValueError
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "it must be an absolute http:// or https:// URL with a host, e.g. https://erp.example.com/api"
+    return None
+
+
 def connection_validate(connection: IntegrationConnection) -> None:
-    """Check a connection's type and options before it is saved. Raises ValidationFailed."""
+    """Check a connection's URL, type and options before it is saved. Raises ValidationFailed."""
+    problem = connection_url_problem(connection.url or "")
+    if problem:
+        raise ValidationFailed(
+            f"url {connection.url[:80]!r} is not a connection URL: {problem}.",
+            code="INVALID_CONNECTION_URL",
+            field="url",
+        )
     ctype = connection_type_get(connection.type_name)
     connection.options = ctype.clean_options(connection.options or {})
 

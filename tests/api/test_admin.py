@@ -712,3 +712,39 @@ def test_setup_check_reports_a_missing_cancel_job(read_only):
 def test_admin_api_refuses_buyers_and_anonymous(world):
     assert world.api("buyer_c1000").get("/api/v1/admin/setup/check").status_code == 403
     assert world.api("anonymous").get("/api/v1/admin/setup/check").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("CancellationWindowDays", -1, "from 0 to 3650"),
+        ("CancellationWindowDays", 10**12, "from 0 to 3650"),
+        ("CancellationReasons", ["x" * 100_000], "at most 100 characters"),
+    ],
+)
+def test_a_setting_value_out_of_bounds_is_400_naming_the_setting_and_rule(integration, world, name, value, rule):
+    response = integration.put(
+        f"/api/v1/admin/settings/{name}", {"value": value, "websiteId": world.store.pk}, content_type=JSON
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["setting"]) == ("INVALID_SETTING", name)
+    assert rule in body["message"]
+
+
+def test_a_connection_url_that_is_not_a_url_is_400_naming_the_field(integration):
+    response = integration.post(
+        "/api/v1/admin/integrationconnections",
+        {"name": "Bad", "typeName": "WebService", "url": "not a url"},
+        content_type=JSON,
+    )
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("INVALID_CONNECTION_URL", "url")
+
+
+def test_an_admin_cancellation_note_must_be_text(orders_admin):
+    response = orders_admin.post(
+        "/api/v1/admin/orders/WEB-2001/cancel", {"reason": "Phoned in", "note": 42}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert "note" in response.json()["fields"]
