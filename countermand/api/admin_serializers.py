@@ -13,6 +13,8 @@ from rest_framework import serializers
 
 from countermand.api.serializers import (
     CancellationSerializer,
+    JsonBooleanField,
+    JsonModelSerializer,
     OrderDetailSerializer,
     OrderQuerySerializer,
     OrderStatusMappingSerializer,
@@ -40,7 +42,7 @@ from countermand.websites.models import Website
 INT32_MAX = 2**31 - 1
 
 
-class WebsiteSerializer(serializers.ModelSerializer):
+class WebsiteSerializer(JsonModelSerializer):
     class Meta:
         model = Website
         fields, extra_kwargs = camel("id", "name", "domain", "is_active")
@@ -87,7 +89,7 @@ class SettingWriteSerializer(serializers.Serializer):
     websiteId = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
 
 
-class ConnectionSerializer(serializers.ModelSerializer):
+class ConnectionSerializer(JsonModelSerializer):
     """An ERP connection. `password` is write-only (stored encrypted); `hasPassword` says whether one is set."""
 
     password = serializers.CharField(
@@ -144,7 +146,7 @@ class ConnectionCollectionSerializer(serializers.Serializer):
     integrationConnections = ConnectionSerializer(many=True)
 
 
-class JobDefinitionParameterSerializer(serializers.ModelSerializer):
+class JobDefinitionParameterSerializer(JsonModelSerializer):
     class Meta:
         model = JobDefinitionParameter
         fields, extra_kwargs = camel(
@@ -154,7 +156,7 @@ class JobDefinitionParameterSerializer(serializers.ModelSerializer):
         validators: list = []
 
 
-class JobDefinitionSerializer(serializers.ModelSerializer):
+class JobDefinitionSerializer(JsonModelSerializer):
     """A job definition with its parameters. Sending `parameters` makes them the definition's parameters,
     matched by name: named ones are updated in place (jobs already queued keep them), others created, and
     the ones left out deleted."""
@@ -363,7 +365,7 @@ class AdminOrderDetailSerializer(OrderDetailSerializer):
 class AdminCancelSerializer(serializers.Serializer):
     reason = TextField(max_length=100)
     note = TextField(max_length=2000, required=False, allow_blank=True, default="")
-    force = serializers.BooleanField(
+    force = JsonBooleanField(
         required=False, default=False, help_text="Skip the status rules (needs the force-cancel permission and a note)."
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -38,6 +39,56 @@ def money(source: str, help_text: str = "") -> serializers.DecimalField:
     )
 
 
+class JsonTextMixin:
+    """Text fields that take JSON text only: `{"note": 42}` is 400, not the text "42"."""
+
+    default_error_messages = {"not_text": "Must be text (a JSON string), not {kind}."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__.replace("NoneType", "null"))  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class TextField(JsonTextMixin, serializers.CharField):  # type: ignore[misc]  # error messages: a dict of str either way
+    """A CharField that takes JSON text only."""
+
+
+_JSON_TEXT_FIELDS: dict[type, type] = {}
+
+
+def json_text_field_class(field_class: type) -> type:
+    """`field_class` (a CharField, EmailField…) taking JSON text only."""
+    if issubclass(field_class, JsonTextMixin) or not issubclass(field_class, serializers.CharField):
+        return field_class
+    if field_class not in _JSON_TEXT_FIELDS:
+        _JSON_TEXT_FIELDS[field_class] = type(f"Json{field_class.__name__}", (JsonTextMixin, field_class), {})
+    return _JSON_TEXT_FIELDS[field_class]
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """A BooleanField that takes JSON true/false only: `{"isActive": 0}` is 400, as the schema says."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class JsonModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose model fields take the JSON types the schema names: booleans true/false only
+    (JsonBooleanField), texts strings only (JsonTextMixin) — DRF would take 0 as false and 0 as "0"."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: JsonBooleanField,
+    }
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        return json_text_field_class(field_class), kwargs
+
+
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
@@ -64,7 +115,7 @@ class CancellationSerializer(serializers.Serializer):
     erpMessage = serializers.CharField(source="erp_message", read_only=True)
 
 
-class OrderStatusMappingSerializer(serializers.ModelSerializer):
+class OrderStatusMappingSerializer(JsonModelSerializer):
     class Meta:
         model = OrderStatusMapping
         fields, extra_kwargs = camel(
@@ -193,17 +244,6 @@ def pagination_data(page: Any) -> dict[str, int]:
         "totalItemCount": page.total,
         "numberOfPages": page.number_of_pages,
     }
-
-
-class TextField(serializers.CharField):
-    """A CharField that takes JSON text only: `{"note": 42}` is 400, not the text "42"."""
-
-    default_error_messages = {"not_text": "Must be text (a JSON string), not {kind}."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_text", kind=type(data).__name__.replace("NoneType", "null"))
-        return super().to_internal_value(data)
 
 
 class QuerySerializer(serializers.Serializer):

@@ -165,3 +165,36 @@ def test_an_order_events_actor_is_null_for_the_system_in_the_schema(db):
 
     components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
     assert components["OrderEvent"]["properties"]["actor"]["nullable"] is True
+
+
+def test_the_schema_links_name_real_operations(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    operations = {o["operationId"]: o for methods in paths.values() for o in methods.values()}
+    links = {
+        (op_id, name, link["operationId"])
+        for op_id, op in operations.items()
+        for response in op["responses"].values()
+        for name, link in response.get("links", {}).items()
+    }
+    assert len(links) > 40
+    assert {target for _, _, target in links} <= set(operations)
+    assert ("admin_orders_import", "admin_orders_cancel", "admin_orders_cancel") in links
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", None])
+def test_a_boolean_field_takes_json_true_or_false_only(world, value):
+    response = world.api("integration_admin").post(
+        "/api/v1/admin/websites", {"name": "Export", "domain": "export.test", "isActive": value}, "application/json"
+    )
+    assert response.status_code == 400
+    assert "isActive" in response.json()["fields"]
+
+
+def test_a_text_field_of_a_model_takes_json_text_only(world):
+    response = world.api("integration_admin").post(
+        "/api/v1/admin/websites", {"name": "Export", "domain": 0}, "application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"domain": ["Must be text (a JSON string), not int."]}
