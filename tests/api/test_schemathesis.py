@@ -65,9 +65,19 @@ CONFIG = SchemathesisConfig.from_dict(
             accepting_400(
                 "admin_settings_update", "admin_settings_list", "admin_settings_retrieve", "admin_settings_reset"
             ),
+            # A name (a mapping's ERP status) already taken is 400 naming the field — the API's contract for
+            # duplicates (tests/api/test_admin.py); whether a name is free depends on stored data.
+            accepting_400(
+                "admin_websites_create",
+                "admin_websites_update",
+                "admin_websites_partial_update",
+                "admin_orderstatusmappings_create",
+                "admin_orderstatusmappings_update",
+                "admin_orderstatusmappings_partial_update",
+            ),
             # A connection's options are checked by its type (`typeName` picks them), its URL by the URL
-            # rule; a job definition's processors must be installed and fit its connection, its cron valid;
-            # a run's parameters are checked against the definition's declared parameters.
+            # rule, its name must be free; a job definition's name too, its processors must be installed and
+            # fit its connection, its cron be valid; a run's parameters are checked against the definition's.
             accepting_400(
                 "admin_integrationconnections_create",
                 "admin_integrationconnections_update",
