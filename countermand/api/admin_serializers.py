@@ -13,12 +13,16 @@ from rest_framework import serializers
 
 from countermand.api.serializers import (
     CancellationSerializer,
+    JsonBooleanField,
+    JsonModelSerializer,
     OrderDetailSerializer,
     OrderQuerySerializer,
     OrderStatusMappingSerializer,
     OrderSummarySerializer,
     PageQuerySerializer,
     PaginationSerializer,
+    QuerySerializer,
+    TextField,
     actor_id,
     camel,
 )
@@ -32,12 +36,13 @@ from countermand.integration.models import (
 )
 from countermand.integration.services import connection_save, connection_validate, job_definition_save
 from countermand.orders.models import Order, OrderEvent
+from countermand.orders.services import order_number_problem, order_status_problem
 from countermand.websites.models import Website
 
 INT32_MAX = 2**31 - 1
 
 
-class WebsiteSerializer(serializers.ModelSerializer):
+class WebsiteSerializer(JsonModelSerializer):
     class Meta:
         model = Website
         fields, extra_kwargs = camel("id", "name", "domain", "is_active")
@@ -74,7 +79,7 @@ class SettingCollectionSerializer(serializers.Serializer):
     settings = SettingSerializer(many=True)
 
 
-class SettingQuerySerializer(serializers.Serializer):
+class SettingQuerySerializer(QuerySerializer):
     name = serializers.CharField(required=False, max_length=256, help_text="Part of the setting's name.")
     websiteId = serializers.IntegerField(required=False, min_value=1, max_value=INT32_MAX)
 
@@ -84,7 +89,7 @@ class SettingWriteSerializer(serializers.Serializer):
     websiteId = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
 
 
-class ConnectionSerializer(serializers.ModelSerializer):
+class ConnectionSerializer(JsonModelSerializer):
     """An ERP connection. `password` is write-only (stored encrypted); `hasPassword` says whether one is set."""
 
     password = serializers.CharField(
@@ -116,6 +121,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         probe = IntegrationConnection(
+            url=attrs.get("url", getattr(self.instance, "url", "")),
             type_name=attrs.get("type_name", getattr(self.instance, "type_name", "")),
             options=attrs.get("options", getattr(self.instance, "options", {})),
         )
@@ -140,7 +146,7 @@ class ConnectionCollectionSerializer(serializers.Serializer):
     integrationConnections = ConnectionSerializer(many=True)
 
 
-class JobDefinitionParameterSerializer(serializers.ModelSerializer):
+class JobDefinitionParameterSerializer(JsonModelSerializer):
     class Meta:
         model = JobDefinitionParameter
         fields, extra_kwargs = camel(
@@ -150,7 +156,7 @@ class JobDefinitionParameterSerializer(serializers.ModelSerializer):
         validators: list = []
 
 
-class JobDefinitionSerializer(serializers.ModelSerializer):
+class JobDefinitionSerializer(JsonModelSerializer):
     """A job definition with its parameters. Sending `parameters` makes them the definition's parameters,
     matched by name: named ones are updated in place (jobs already queued keep them), others created, and
     the ones left out deleted."""
@@ -328,7 +334,13 @@ class CancellationQuerySerializer(PageQuerySerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_username", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Who did it; null for the system (a worker, the refresh).",
+    )
 
     class Meta:
         model = OrderEvent
@@ -351,9 +363,9 @@ class AdminOrderDetailSerializer(OrderDetailSerializer):
 
 
 class AdminCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=100)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    force = serializers.BooleanField(
+    reason = TextField(max_length=100)
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
+    force = JsonBooleanField(
         required=False, default=False, help_text="Skip the status rules (needs the force-cancel permission and a note)."
     )
 
@@ -376,6 +388,24 @@ class OrderLineInputSerializer(serializers.Serializer):
     )
     status = serializers.CharField(max_length=50, required=False, allow_blank=True)
 
+    def validate_status(self, value: str) -> str:
+        return status_checked(value, required=False)
+
+
+def order_number_checked(value: str) -> str:
+    """The orders' one rule for order numbers (`order_number_problem`), as a field error."""
+    problem = order_number_problem(value)
+    if problem:
+        raise serializers.ValidationError(f"Not a valid order number: {problem}.")
+    return value
+
+
+def status_checked(value: str, *, required: bool = True) -> str:
+    problem = order_status_problem(value.strip(), required=required)
+    if problem:
+        raise serializers.ValidationError(f"Not a status code: {problem}.")
+    return value
+
 
 def money_input(source: str) -> serializers.DecimalField:
     return serializers.DecimalField(
@@ -386,7 +416,7 @@ def money_input(source: str) -> serializers.DecimalField:
 class OrderUpdateSerializer(serializers.Serializer):
     """`PUT /api/v1/admin/orders/{orderNumber}`: the fields given change; `orderLines`, if given, replace the lines."""
 
-    erpOrderNumber = serializers.CharField(source="erp_order_number", max_length=50, required=False, allow_null=True)
+    erpOrderNumber = TextField(source="erp_order_number", max_length=50, required=False, allow_null=True)
     orderDate = serializers.DateField(source="order_date", required=False)
     customerPO = serializers.CharField(source="customer_po", max_length=50, required=False, allow_blank=True)
     currencyCode = serializers.CharField(source="currency", min_length=3, max_length=3, required=False)
@@ -394,11 +424,14 @@ class OrderUpdateSerializer(serializers.Serializer):
     taxAmount = money_input("tax_amount")
     shippingCharges = money_input("shipping_amount")
     orderTotal = money_input("total")
-    status = serializers.CharField(max_length=50, required=False, help_text="The ERP's status code.")
+    status = TextField(max_length=50, required=False, help_text="The ERP's status code.")
     orderLines = OrderLineInputSerializer(many=True, required=False, source="lines")
 
     def validate_erpOrderNumber(self, value: str | None) -> str | None:
-        return value or None  # "" means: no ERP number (the column is unique when set)
+        return order_number_checked(value) if value else None  # "": no ERP number (the column is unique when set)
+
+    def validate_status(self, value: str) -> str:
+        return status_checked(value)
 
     def order_values(self) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
         data = dict(self.validated_data)
@@ -409,11 +442,14 @@ class OrderUpdateSerializer(serializers.Serializer):
 class OrderImportSerializer(OrderUpdateSerializer):
     """`POST /api/v1/admin/orders`: an order as the ERP knows it, with its lines."""
 
-    webOrderNumber = serializers.CharField(max_length=50)
+    webOrderNumber = TextField(max_length=50)
     websiteId = serializers.IntegerField(min_value=1, max_value=INT32_MAX)
     customerNumber = serializers.CharField(max_length=50)
     orderDate = serializers.DateField(source="order_date")
-    status = serializers.CharField(max_length=50, help_text="The ERP's status code.")
+    status = TextField(max_length=50, help_text="The ERP's status code.")
+
+    def validate_webOrderNumber(self, value: str) -> str:
+        return order_number_checked(value)
 
     def validate_websiteId(self, value: int) -> Website:
         website = Website.objects.filter(pk=value).first()

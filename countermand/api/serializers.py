@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -38,6 +39,56 @@ def money(source: str, help_text: str = "") -> serializers.DecimalField:
     )
 
 
+class JsonTextMixin:
+    """Text fields that take JSON text only: `{"note": 42}` is 400, not the text "42"."""
+
+    default_error_messages = {"not_text": "Must be text (a JSON string), not {kind}."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("not_text", kind=type(data).__name__.replace("NoneType", "null"))  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class TextField(JsonTextMixin, serializers.CharField):  # type: ignore[misc]  # error messages: a dict of str either way
+    """A CharField that takes JSON text only."""
+
+
+_JSON_TEXT_FIELDS: dict[type, type] = {}
+
+
+def json_text_field_class(field_class: type) -> type:
+    """`field_class` (a CharField, EmailField…) taking JSON text only."""
+    if issubclass(field_class, JsonTextMixin) or not issubclass(field_class, serializers.CharField):
+        return field_class
+    if field_class not in _JSON_TEXT_FIELDS:
+        _JSON_TEXT_FIELDS[field_class] = type(f"Json{field_class.__name__}", (JsonTextMixin, field_class), {})
+    return _JSON_TEXT_FIELDS[field_class]
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """A BooleanField that takes JSON true/false only: `{"isActive": 0}` is 400, as the schema says."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class JsonModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose model fields take the JSON types the schema names: booleans true/false only
+    (JsonBooleanField), texts strings only (JsonTextMixin) — DRF would take 0 as false and 0 as "0"."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: JsonBooleanField,
+    }
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        return json_text_field_class(field_class), kwargs
+
+
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
@@ -64,7 +115,7 @@ class CancellationSerializer(serializers.Serializer):
     erpMessage = serializers.CharField(source="erp_message", read_only=True)
 
 
-class OrderStatusMappingSerializer(serializers.ModelSerializer):
+class OrderStatusMappingSerializer(JsonModelSerializer):
     class Meta:
         model = OrderStatusMapping
         fields, extra_kwargs = camel(
@@ -195,7 +246,21 @@ def pagination_data(page: Any) -> dict[str, int]:
     }
 
 
-class PageQuerySerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?toDate=`) is 400 naming the parameter, not taken as absent
+    (DRF's default for optional fields of a query string), so that what the schema says holds."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "lists"):
+            empty = sorted(name for name, values in data.lists() if name in self.fields and "" in values)
+            if empty:
+                raise serializers.ValidationError(
+                    {name: ["Give a value, or leave the parameter out."] for name in empty}
+                )
+        return super().to_internal_value(data)
+
+
+class PageQuerySerializer(QuerySerializer):
     page = serializers.IntegerField(min_value=1, max_value=10_000_000, default=1)
     pageSize = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
 
@@ -235,17 +300,15 @@ class OrderQuerySerializer(PageQuerySerializer):
 class CancelRequestSerializer(serializers.Serializer):
     """`POST /api/v1/orders/{orderNumber}/cancel`."""
 
-    reason = serializers.CharField(max_length=100, help_text="One of the order's `cancellationReasons`.")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=100, help_text="One of the order's `cancellationReasons`.")
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class OrderPatchSerializer(serializers.Serializer):
     """`PATCH /api/v1/orders/{orderNumber}` as the original storefront sends it: the order (or part of it)
     with `status` set to CancellationRequested. Other fields of the order are accepted and ignored."""
 
-    status = serializers.CharField(max_length=50)
-    cancellationReason = serializers.CharField(
-        max_length=100, required=False, help_text="Required to request a cancellation."
-    )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    status = TextField(max_length=50)
+    cancellationReason = TextField(max_length=100, required=False, help_text="Required to request a cancellation.")
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
     erpOrderNumber = serializers.CharField(required=False, allow_null=True, allow_blank=True)

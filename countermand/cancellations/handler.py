@@ -12,6 +12,14 @@ disagree:
 | FAILED: retries exhausted / error at last    | Failure               | `cancellation_fail`   |
 | CANCELLED: by an administrator               | Cancelled             | `cancellation_fail`   |
 
+A manual run of the OrderCancel definition (the one `OrderCancelJobName` names) is refused
+(`run_requested`): it would have the ERP cancel an order with no CancellationRequest, no OrderEvent, no
+role check (`orders.change_order`) and no eligibility rule — and the buyer could still "cancel" the order
+afterwards. Cancelling goes through *Cancel Order* (the cancellation service, the caller as actor); a
+failed delivery is sent again by retrying its job or *Resend*, both through the same service. Refusing is
+simpler and safer than turning a run's free-form parameters (`OrderNumber`) into a cancellation: the run
+form has no reason, note or force, which the cancellation's rules need.
+
 A refusal is a *delivered* answer — the job did its work and the buyer is told — so the job is not a
 Failure (no retry, no failure e-mail); the Warn line in its log carries the ERP's message.
 """
@@ -27,10 +35,11 @@ from countermand.cancellations import services
 from countermand.cancellations.metrics import CANCELLATION_OUTCOMES
 from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationRequest
 from countermand.core.errors import DomainError
-from countermand.integration.handlers import JobFinished, JobOutcome, JobRef
+from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, ManualRunRefused
 from countermand.integration.joblog import LogLine
 from countermand.integration.plugin import ProcessorResult
 from countermand.orders.policies import ADMIN, SYSTEM, Actor
+from countermand.settings.selectors import settings_for
 
 HANDLER_NAME = ORDER_CANCEL_HANDLER
 INFO, WARN = "Info", "Warn"
@@ -113,6 +122,20 @@ class OrderCancelHandler:
         actor = Actor(kind=ADMIN if actor_id is not None else SYSTEM, user_id=actor_id)
         resent = services.cancellation_resend(request_id=request.pk, actor=actor)
         return resent.job_id
+
+    def run_requested(self, definition_name: str, *, actor_id: int | None) -> None:
+        """Refuse a manual run of the OrderCancel definition (see the module's docstring), whoever asks."""
+        if definition_name != settings_for().order_cancel_job_name:
+            return
+        raise ManualRunRefused(
+            f"Job definition {definition_name} delivers cancellations to the ERP; its jobs are queued by the "
+            "cancellation service only, with the cancellation's rules, request and audit trail. To cancel an "
+            "order use Cancel Order (Admin Console: Sales › Orders; API: POST /api/v1/admin/orders/"
+            "{orderNumber}/cancel); to send a failed cancellation again, retry its job or resend it "
+            "(Cancellations).",
+            definition=definition_name,
+            handler=HANDLER_NAME,
+        )
 
     def purge_keeps(self) -> QuerySet[Any]:
         """The jobs of open requests stay; a resolved request keeps its history in OrderEvents."""

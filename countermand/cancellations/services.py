@@ -28,7 +28,7 @@ from countermand.orders.policies import (
     cancellation_blockers,
 )
 from countermand.orders.selectors import cancellation_rules
-from countermand.orders.services import StatusHeld, order_erp_status_apply
+from countermand.orders.services import StatusHeld, StatusSource, order_erp_status_apply
 from countermand.settings.selectors import settings_for
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ def cancellation_confirm(
             message=erp_message,
             event_type=OrderEvent.Type.CANCELLATION_CONFIRMED,
             data={"request_id": request.pk, "erp_reference": erp_reference},
+            source=StatusSource.ERP,  # the ERP's confirmation
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
@@ -271,6 +272,7 @@ def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationReque
             message=erp_message,
             event_type=OrderEvent.Type.CANCELLATION_DENIED,
             data={"request_id": request.pk},
+            source=StatusSource.ERP,  # the ERP's latest word, kept by the status hold
         )
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request

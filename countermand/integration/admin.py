@@ -22,6 +22,7 @@ from countermand.console.forms import JobRunForm
 from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError, ValidationFailed
+from countermand.integration.handlers import manual_run_check
 from countermand.integration.models import (
     IntegrationConnection,
     IntegrationJob,
@@ -116,11 +117,14 @@ class IntegrationConnectionForm(forms.ModelForm):
             cleaned["options"] = {}
         type_name = cleaned.get("type_name")
         if type_name and "options" not in self.errors:
-            probe = IntegrationConnection(type_name=type_name, options=cleaned["options"])
+            probe = IntegrationConnection(type_name=type_name, options=cleaned["options"], url=cleaned.get("url") or "")
             try:
                 connection_validate(probe)
             except ValidationFailed as exc:
-                self.add_error("type_name" if exc.code == "UNKNOWN_CONNECTION_TYPE" else "options", exc.message)
+                field = {"UNKNOWN_CONNECTION_TYPE": "type_name", "INVALID_CONNECTION_URL": "url"}.get(
+                    exc.code, "options"
+                )
+                self.add_error(field, exc.message)
             else:
                 cleaned["options"] = probe.options
         return cleaned
@@ -490,8 +494,14 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
             raise Http404("There is no such job definition.")
         if not self.has_run_permission(request):
             raise PermissionDenied
+        try:  # a definition a domain owns (OrderCancel) is refused up front: the page says what to use
+            manual_run_check(definition.name, actor_id=request.user.pk)
+        except DomainError as exc:
+            refused = exc.message
+        else:
+            refused = ""
         form = JobRunForm(request.POST or None, definition=definition)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and not refused and form.is_valid():
             try:
                 job = job_run(definition_id=definition.pk, parameters=form.parameter_values(), actor_id=request.user.pk)
             except DomainError as exc:
@@ -510,9 +520,10 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
             "crumb": f"{definition} › Run",
             "definition": definition,
             "form": form,
+            "refused": refused,
             "opts": self.opts,
         }
-        return TemplateResponse(request, "console/admin/job_run.html", context)
+        return TemplateResponse(request, "console/admin/job_run.html", context, status=409 if refused else 200)
 
 
 # ---------------------------------------------------------------- Job History

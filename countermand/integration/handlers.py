@@ -7,14 +7,20 @@ the domain app registers a `JobHandler` under that name in its `AppConfig.ready(
     from countermand.integration.handlers import handler_register
     handler_register("OrderCancel", OrderCancelHandler())
 
-The engine then calls it at four points:
+The engine then calls it at five points:
 
-| hook                  | when                                                 | transaction                     |
-|-----------------------|------------------------------------------------------|---------------------------------|
-| `started(job)`        | an attempt starts, before the first processor        | its own; returns context data   |
-| `finished(finished)`  | the job reached a final status (`JobOutcome`)        | the fenced finish's own         |
-| `retried(job, ...)`   | an administrator retries a Failure/Cancelled job     | the retry's                     |
-| `purge_keeps()`       | the purge picks finished jobs to delete              | the purge's                     |
+| hook                       | when                                                  | transaction                     |
+|----------------------------|-------------------------------------------------------|---------------------------------|
+| `started(job)`             | an attempt starts, before the first processor         | its own; returns context data   |
+| `finished(finished)`       | the job reached a final status (`JobOutcome`)         | the fenced finish's own         |
+| `retried(job, ...)`        | an administrator retries a Failure/Cancelled job      | the retry's                     |
+| `run_requested(name, ...)` | someone asks for a manual run of a job definition     | none yet (before anything)      |
+| `purge_keeps()`            | the purge picks finished jobs to delete               | the purge's                     |
+
+`run_requested` is asked of every registered handler, whatever the definition: a handler whose domain
+queues that definition's jobs itself (OrderCancel: the cancellation service, with its rules, its request
+and its audit trail) refuses the run with `ManualRunRefused` naming the domain's own way to do it; a
+manual run would change the ERP with no trace in the domain.
 
 `finished` runs in the transaction that records the job's final status, so the job and the domain
 never disagree; it must not call out (mail, HTTP) except through `transaction.on_commit`. A job whose
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import QuerySet
 
+from countermand.core.errors import Conflict
 from countermand.integration.joblog import LogLine
 
 if TYPE_CHECKING:
@@ -93,9 +100,24 @@ class JobHandler(Protocol):
         refuse the retry."""
         ...
 
+    def run_requested(self, definition_name: str, *, actor_id: int | None) -> None:
+        """Someone (`actor_id`; None: the CLI or the system) asks for a manual run of the job definition
+        `definition_name` (Admin Console *Run*, `POST jobdefinitions/{id}/run`, `countermand run-job`), or
+        retries a job of it that no handler queued. A handler that owns that definition's jobs raises
+        `ManualRunRefused` (or another DomainError) saying how to do it through its domain; any other
+        definition: return None."""
+        ...
+
     def purge_keeps(self) -> QuerySet[Any] | None:
         """Ids of finished jobs the purge must keep (a queryset of job ids), or None."""
         ...
+
+
+class ManualRunRefused(Conflict):
+    """A manual run of a job definition whose jobs a domain queues itself (409): the message says what to
+    use instead."""
+
+    code = "MANUAL_RUN_REFUSED"
 
 
 _handlers: dict[str, JobHandler] = {}
@@ -115,3 +137,10 @@ def handler_get(name: str) -> JobHandler | None:
 
 def handlers_all() -> dict[str, JobHandler]:
     return dict(_handlers)
+
+
+def manual_run_check(definition_name: str, *, actor_id: int | None) -> None:
+    """Ask every registered handler about a manual run of `definition_name`; raises the refusal of the
+    first one that owns the definition (ManualRunRefused), else returns."""
+    for handler in _handlers.values():
+        handler.run_requested(definition_name, actor_id=actor_id)

@@ -7,13 +7,14 @@ import decimal
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.db import db_now
-from countermand.integration.handlers import JobOutcome, JobRef, handler_get
+from countermand.integration.handlers import JobOutcome, JobRef, handler_get, manual_run_check
 from countermand.integration.joblog import LogLine, job_log_write
 from countermand.integration.models import (
     OPEN_JOB_STATUSES,
@@ -152,8 +153,32 @@ def open_job_for(dedupe_key: str) -> IntegrationJob | None:
     return IntegrationJob.objects.filter(dedupe_key=dedupe_key, status__in=OPEN_JOB_STATUSES).first()
 
 
+def connection_url_problem(url: str) -> str | None:
+    """What is wrong with a connection's URL, or None: empty (a type that needs none), or an absolute
+    http(s) URL with a host, no spaces and no control characters."""
+    if not url:
+        return None
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "it cannot contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 — a port that is not a number raises ValueError
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "it must be an absolute http:// or https:// URL with a host, e.g. https://erp.example.com/api"
+    return None
+
+
 def connection_validate(connection: IntegrationConnection) -> None:
-    """Check a connection's type and options before it is saved. Raises ValidationFailed."""
+    """Check a connection's URL, type and options before it is saved. Raises ValidationFailed."""
+    problem = connection_url_problem(connection.url or "")
+    if problem:
+        raise ValidationFailed(
+            f"url {connection.url[:80]!r} is not a connection URL: {problem}.",
+            code="INVALID_CONNECTION_URL",
+            field="url",
+        )
     ctype = connection_type_get(connection.type_name)
     connection.options = ctype.clean_options(connection.options or {})
 
@@ -196,12 +221,16 @@ def _actor_name(actor_id: int | None) -> str:
 def job_run(*, definition_id: int, parameters: Mapping[str, str], actor_id: int | None) -> IntegrationJob:
     """Queue a manual run of a job definition (Admin Console *Run*, `jobdefinitions/{id}/run`, `run-job`).
 
-    The values are checked against the definition's parameters (types, required, defaults); a bad value
-    raises JobParameterError and queues nothing. The run gets its own idempotency key.
+    A definition whose jobs a domain queues itself (the one named by `OrderCancelJobName`: the
+    cancellation service's) is refused first, by its handler (`JobHandler.run_requested`: ManualRunRefused,
+    409, naming the domain's way). The values are checked against the definition's parameters (types,
+    required, defaults); a bad value raises JobParameterError and queues nothing. The run gets its own
+    idempotency key.
     """
     definition = JobDefinition.objects.filter(pk=definition_id).first()
     if definition is None:
         raise NotFound(f"There is no job definition {definition_id}.", code="JOB_DEFINITION_NOT_FOUND")
+    manual_run_check(definition.name, actor_id=actor_id)
     with transaction.atomic():
         job = job_enqueue(definition=definition, parameters=dict(parameters), requested_by_id=actor_id)
         job_log_write(
@@ -226,6 +255,8 @@ def job_retry(*, job_id: int, actor_id: int | None) -> IntegrationJob:
     if job.status not in (IntegrationJob.Status.FAILURE, IntegrationJob.Status.CANCELLED):
         raise JobNotRetryable(f"Job #{job.pk} is {job.status}; only failed or cancelled jobs can be retried.")
     handler = handler_get(job.handler)
+    if handler is None:
+        manual_run_check(job.definition.name, actor_id=actor_id)
     with transaction.atomic():
         queued_id = handler.retried(JobRef.of(job), actor_id=actor_id) if handler is not None else None
         if queued_id is not None:

@@ -36,6 +36,7 @@ from countermand.orders.selectors import orders_held
 from countermand.orders.services import (
     DECIMAL_FIELDS,
     LINE_FIELDS,
+    StatusSource,
     order_drift_record,
     order_import,
     order_update,
@@ -162,6 +163,7 @@ class OrderHistoryReconciler:
                 values=values,
                 lines=[line.values() for line in erp.lines or ()],
                 channel=CHANNEL,
+                source=StatusSource.ERP,  # read from the ERP: an order it cancelled comes in Cancelled
             )
         except DomainError as exc:
             self.counts.rejected += 1
@@ -232,6 +234,7 @@ class OrderHistoryReconciler:
                 lines=lines,
                 channel=CHANNEL,
                 message=f"Order history refresh from {self.source.label}",
+                source=StatusSource.ERP,  # the ERP's own cancellation is recorded (with its drift)
             )
         self.counts.updated += 1
         if status is not None:

@@ -9,6 +9,13 @@ rule). While something holds the order's status (an open cancellation request), 
 it and the ERP's word is handed to the hold to remember. orders knows no cancellations: cancellations
 registers its hold here (`status_hold_register`, from its AppConfig.ready()).
 
+The cancellation statuses (`CancellationRequestedStatus`, `CancelledStatus`) belong to the cancellation
+flow: the import and update of an order refuse them (`StatusReserved`) unless the status was read from the
+ERP itself (`StatusSource.ERP`: the order history refresh, a cancellation's outcome) — see
+`_status_source_check`.
+
+Order numbers (web and ERP) follow one rule, `order_number_problem`, on import, update and refresh.
+
 Order status mappings (configuration, not order state) are written here too, audited as
 ConfigurationChange rows (countermand.settings.services).
 """
@@ -16,9 +23,12 @@ ConfigurationChange rows (countermand.settings.services).
 from __future__ import annotations
 
 import datetime
+import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,6 +38,7 @@ from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.customers.models import Customer
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.settings.models import ConfigurationChange
+from countermand.settings.selectors import settings_for
 from countermand.settings.services import configuration_change_record, configuration_changes, configuration_snapshot
 from countermand.websites.models import Website
 
@@ -66,6 +77,93 @@ DECIMAL_FIELDS = {
 
 class OrderDataInvalid(ValidationFailed):
     code = "INVALID_ORDER"
+
+
+class StatusReserved(ValidationFailed):
+    """A cancellation status given by an import or an update (400): the cancellation flow sets it."""
+
+    code = "STATUS_RESERVED"
+
+
+class StatusSource(StrEnum):
+    """Who tells an order's status: it decides whether the cancellation statuses may be given."""
+
+    ADMINISTRATOR = "administrator"  # the admin API's import and update: a person's or a script's word
+    ERP = "erp"  # read from the ERP by a connection: the order history refresh, a cancellation's outcome
+
+
+ORDER_NUMBER_MAX_LENGTH = 50  # the columns' length
+STATUS_MAX_LENGTH = 50
+# A status code as ERPs write them: letters (any language), digits, spaces and a little punctuation — no
+# markup (`<script>`), no quotes, no control characters.
+STATUS_PATTERN = re.compile(r"[\w][\w .,:;#&+()/-]*")
+
+
+def order_number_problem(number: str) -> str | None:
+    """The one rule for order numbers (web and ERP; import, update and refresh alike): what is wrong with
+    `number`, or None. An order number is part of the storefront's and the API's URLs (`/orders/<number>/`),
+    so it holds no `/`, no control character, is not `.` or `..` (a browser would drop the segment), has no
+    space around it and at most 50 characters."""
+    if not number:
+        return "it cannot be empty"
+    if len(number) > ORDER_NUMBER_MAX_LENGTH:
+        return f"it has {len(number)} characters; at most {ORDER_NUMBER_MAX_LENGTH} are allowed"
+    if "/" in number:
+        return "it cannot contain '/'"
+    if any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in number):
+        return "it cannot contain control characters"
+    if number != number.strip():
+        return "it cannot start or end with a space"
+    if set(number) == {"."}:
+        return "it cannot be only dots"
+    return None
+
+
+def order_status_problem(status: str, *, required: bool = True) -> str | None:
+    """What is wrong with a status code (order or line), or None: 1 (0 for a line) to 50 characters of
+    letters, digits, spaces and `. , : ; # & + ( ) / -`, starting with a letter or digit."""
+    if not status:
+        return "it cannot be empty" if required else None
+    if len(status) > STATUS_MAX_LENGTH:
+        return f"it has {len(status)} characters; at most {STATUS_MAX_LENGTH} are allowed"
+    if not STATUS_PATTERN.fullmatch(status):
+        return "it takes letters, digits, spaces and . , : ; # & + ( ) / - only, starting with a letter or digit"
+    return None
+
+
+def order_number_check(number: Any, *, field: str) -> str:
+    """`number` as text if it is a valid order number; else raises OrderDataInvalid naming `field`."""
+    text = "" if number is None else str(number)
+    problem = order_number_problem(text)
+    if problem:
+        raise OrderDataInvalid(f"{field} {text[:60]!r} is not a valid order number: {problem}.", field=field)
+    return text
+
+
+def _status_source_check(status: str, *, source: StatusSource) -> None:
+    """Refuse a cancellation status that does not come from the cancellation flow or the ERP.
+
+    `CancellationRequestedStatus` means "we asked the ERP to cancel and wait for its answer": only the
+    cancellation service sets it, with the CancellationRequest that the rules, the storefront and the
+    outcome handler read — no source may give it. `CancelledStatus` given by an administrator (the admin
+    API's `PUT orders/{n}`, an import) would cancel an order with no request, no check of the order role
+    (`orders.change_order`) or of the rules, and without telling the ERP, so it is refused and *Cancel
+    Order* named instead. The ERP's own word is kept (DESIGN §4: "an ERP order cancelled while ours is not
+    takes the ERP's status and gets a CancelledThereNotHere drift"): the order history refresh reads it
+    from the ERP through its connection, and a confirmed cancellation's outcome carries it — both pass
+    `source=StatusSource.ERP`.
+    """
+    rules = settings_for()
+    if status == rules.cancellation_requested_status or (
+        status == rules.cancelled_status and source != StatusSource.ERP
+    ):
+        raise StatusReserved(
+            f"status {status!r} is set by the cancellation flow only, with its cancellation request and audit "
+            "trail: cancel the order with Cancel Order (Admin Console: Sales › Orders; API: POST "
+            "/api/v1/admin/orders/{orderNumber}/cancel). An order the ERP cancelled takes its status from the "
+            "order history refresh.",
+            field="status",
+        )
 
 
 @dataclass(frozen=True)
@@ -125,10 +223,15 @@ def _clean(values: Mapping[str, Any], allowed: set[str], what: str) -> dict[str,
         if key == "status":
             value = str(value or "").strip()
             # An order always has a status; a line may have none (many ERPs keep status on the order only).
-            if len(value) > 50 or (not value and what == "order"):
+            if len(value) > STATUS_MAX_LENGTH or (not value and what == "order"):
                 raise OrderDataInvalid(
                     f"{what} status must be {'1' if what == 'order' else '0'} to 50 characters.", field="status"
                 )
+            problem = order_status_problem(value, required=what == "order")
+            if problem:
+                raise OrderDataInvalid(f"{what} status {value[:60]!r} is not a status code: {problem}.", field="status")
+        if key == "erp_order_number" and value is not None:
+            value = order_number_check(value, field="erp_order_number") or None
         cleaned[key] = value
     return cleaned
 
@@ -152,11 +255,16 @@ def order_import(
     lines: Sequence[Mapping[str, Any]] = (),
     actor_id: int | None = None,
     channel: str = "api",
+    source: StatusSource = StatusSource.ADMINISTRATOR,
 ) -> Order:
-    """Create an order (with its lines) as the ERP knows it. Raises Conflict when the number exists."""
+    """Create an order (with its lines) as the ERP knows it. Raises Conflict when the number exists,
+    OrderDataInvalid for a bad number or field, StatusReserved for a cancellation status the `source` may
+    not give (`_status_source_check`)."""
+    web_order_number = order_number_check(web_order_number, field="web_order_number")
     cleaned = _clean(values, ORDER_FIELDS, "order")
     if not cleaned.get("status"):
         raise OrderDataInvalid("An imported order needs a status.", field="status")
+    _status_source_check(cleaned["status"], source=source)
     if "order_date" not in cleaned:
         raise OrderDataInvalid("An imported order needs an order_date.", field="order_date")
     try:
@@ -184,10 +292,12 @@ def order_update(
     actor_id: int | None = None,
     channel: str = "api",
     message: str = "",
+    source: StatusSource = StatusSource.ADMINISTRATOR,
 ) -> Order:
     """Update an order from the ERP. Lines, when given, replace the order's lines.
 
-    A `status` in `values` is the ERP's: it goes through the same rule as `order_erp_status_apply` (held
+    A `status` in `values` is the ERP's: it goes through the same rules as `order_erp_status_apply` (a
+    cancellation status only from the cancellation flow or the ERP itself, `_status_source_check`; held
     while a cancellation is open). Writes one OrderEvent: StatusChanged when the status changed, else
     Updated (its data says when the ERP's status was held, and by what).
     """
@@ -197,6 +307,7 @@ def order_update(
     old_status = order.status
     held = None
     if erp_status is not None and erp_status != order.status:
+        _status_source_check(erp_status, source=source)
         held = _status_held(order, erp_status)
         if held is None:
             cleaned["status"] = erp_status
@@ -242,6 +353,7 @@ def order_erp_status_apply(
     message: str = "",
     event_type: str = OrderEvent.Type.STATUS_CHANGED,
     data: Mapping[str, Any] | None = None,
+    source: StatusSource = StatusSource.ADMINISTRATOR,
 ) -> Order:
     """Apply a status the ERP reports for an order: the one rule for ERP statuses.
 
@@ -252,13 +364,17 @@ def order_erp_status_apply(
     `erp_status` and an event of `event_type` (StatusChanged; a cancellation's outcome names its own,
     e.g. CancellationConfirmed, and always gets one) records old and new status with `data`.
 
-    Nothing is written when the status is unchanged and the caller names no event type of its own.
-    Call it inside the caller's transaction when the caller has more to write (it nests).
+    A cancellation status is refused unless `source` may give it (`_status_source_check`: the
+    cancellation's outcome passes StatusSource.ERP). Nothing is written when the status is unchanged and
+    the caller names no event type of its own. Call it inside the caller's transaction when the caller has
+    more to write (it nests).
     """
     erp_status = _clean({"status": erp_status}, ORDER_FIELDS, "order")["status"]
     with transaction.atomic():
         order = _lock_order(order_id)
         old_status = order.status
+        if erp_status != old_status:
+            _status_source_check(erp_status, source=source)
         held = _status_held(order, erp_status) if erp_status != old_status else None
         if held is not None:
             if not held.news:

@@ -245,6 +245,8 @@ REST_FRAMEWORK = {
         "countermand.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Unsupported methods (405) and charsets (400) are refused before authentication (countermand/api/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "countermand.api.negotiation.ApiContentNegotiation",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["countermand.api.parsers.JSONParser"],

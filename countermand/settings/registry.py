@@ -31,6 +31,12 @@ class SettingDefinition:
     scope: str = APPLICATION
     choices: tuple[str, ...] = field(default_factory=tuple)
     label: str = ""
+    # Bounds, so that a value fits what reads it: a whole number's range, a text's (and a list item's)
+    # length, a list's number of values.
+    min_value: int = 0
+    max_value: int = 1_000_000
+    max_length: int = 100
+    max_items: int = 100
 
     @property
     def display_label(self) -> str:
@@ -47,18 +53,14 @@ class SettingDefinition:
                 return False
             raise SettingError(f"{self.name} takes True or False, not {raw!r}.", setting=self.name)
         if self.type == INT:
-            if isinstance(raw, bool):
-                raise SettingError(f"{self.name} takes a whole number, not {raw!r}.", setting=self.name)
-            try:
-                return int(str(raw).strip())
-            except ValueError:
-                raise SettingError(f"{self.name} takes a whole number, not {raw!r}.", setting=self.name) from None
+            return self._parse_int(raw)
         if self.type == STRING:
             if not isinstance(raw, str):
                 raise SettingError(f"{self.name} takes text, not {raw!r}.", setting=self.name)
             value = raw.strip()
             if not value:
                 raise SettingError(f"{self.name} cannot be empty.", setting=self.name)
+            self._check_text(value, what=self.name)
             return value
         if self.type == CHOICE:
             value = str(raw).strip()
@@ -68,26 +70,54 @@ class SettingDefinition:
                 )
             return value
         if self.type == LIST:
-            if isinstance(raw, str):
-                text = raw.strip()
-                if text.startswith("["):
-                    try:
-                        raw = json.loads(text)
-                    except json.JSONDecodeError:
-                        raise SettingError(
-                            f"{self.name} takes a list of values; {raw!r} is not valid JSON.", setting=self.name
-                        ) from None
-                else:
-                    raw = [part for line in text.splitlines() for part in line.split(",")]
-            if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
-                raise SettingError(f"{self.name} takes a list of text values, not {raw!r}.", setting=self.name)
-            values: list[str] = []
-            for v in raw:
-                v = v.strip()
-                if v and v not in values:
-                    values.append(v)
-            return values
+            return self._parse_list(raw)
         raise AssertionError(f"unknown setting type {self.type}")
+
+    def _parse_int(self, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise SettingError(f"{self.name} takes a whole number, not {raw!r}.", setting=self.name)
+        try:
+            number = int(str(raw).strip())
+        except ValueError:
+            raise SettingError(f"{self.name} takes a whole number, not {str(raw)[:40]!r}.", setting=self.name) from None
+        if not self.min_value <= number <= self.max_value:
+            raise SettingError(
+                f"{self.name} takes a whole number from {self.min_value} to {self.max_value}, not {number}.",
+                setting=self.name,
+            )
+        return number
+
+    def _parse_list(self, raw: Any) -> list[str]:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.startswith("["):
+                try:
+                    raw = json.loads(text)
+                except json.JSONDecodeError:
+                    raise SettingError(
+                        f"{self.name} takes a list of values; {raw!r} is not valid JSON.", setting=self.name
+                    ) from None
+            else:
+                raw = [part for line in text.splitlines() for part in line.split(",")]
+        if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
+            raise SettingError(f"{self.name} takes a list of text values, not {str(raw)[:80]!r}.", setting=self.name)
+        values = list(dict.fromkeys(v.strip() for v in raw if v.strip()))  # in order, without repeats
+        for v in values:
+            self._check_text(v, what=f"Each value of {self.name}")
+        if len(values) > self.max_items:
+            raise SettingError(
+                f"{self.name} takes at most {self.max_items} values, not {len(values)}.", setting=self.name
+            )
+        return values
+
+    def _check_text(self, value: str, *, what: str) -> None:
+        """A text value (or list item): at most `max_length` characters, no control characters."""
+        if len(value) > self.max_length:
+            raise SettingError(
+                f"{what} takes at most {self.max_length} characters, not {len(value)}.", setting=self.name
+            )
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise SettingError(f"{what} cannot contain control characters.", setting=self.name)
 
     def to_text(self, value: Any) -> str:
         """A value as a person types it: True/False, a number, text, or one list item per line."""
@@ -115,6 +145,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             LIST,
             [],
             "Order statuses in which a cancellation may be requested (the setup guide sets Submitted).",
+            max_length=50,
         ),
         SettingDefinition(
             "CancellableOrderStatuses",
@@ -124,6 +155,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             "Further cancellable order statuses, chosen from the Order Status Mapping screen.",
             scope=WEBSITE,
             label="Cancellable Order Statuses",
+            max_length=50,
         ),
         SettingDefinition(
             "AllowCancellationRequest",
@@ -139,6 +171,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             STRING,
             "OrderCancel",
             "The job definition queued for each cancellation; it tells the ERP.",
+            max_length=255,
         ),
         SettingDefinition(
             "CancellationRequestedStatus",
@@ -146,6 +179,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             STRING,
             "CancellationRequested",
             "Order status while the ERP has not answered a cancellation.",
+            max_length=50,
         ),
         SettingDefinition(
             "CancelledStatus",
@@ -153,6 +187,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             STRING,
             "Cancelled",
             "Order status once the ERP confirmed a cancellation.",
+            max_length=50,
         ),
         SettingDefinition(
             "CancellationWithoutErpJob",
@@ -178,6 +213,7 @@ SETTINGS: dict[str, SettingDefinition] = {
             0,
             "Days after the order date during which buyers may cancel (0: no limit).",
             scope=WEBSITE,
+            max_value=3650,
         ),
         SettingDefinition(
             "ShowOrderStatus",

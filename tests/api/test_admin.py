@@ -398,7 +398,7 @@ def test_job_definition_with_duplicate_parameter_names_is_400(integration):
 
 
 def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
-    definition = JobDefinition.objects.get(name="OrderCancel")
+    definition = JobDefinition.objects.create(name="Report", integration_processor="NoOp")
     before = IntegrationJob.objects.count()
     response = integration.post(
         f"/api/v1/admin/jobdefinitions/{definition.pk}/run", {"parameters": {"Nope": "1"}}, content_type=JSON
@@ -411,6 +411,24 @@ def test_run_with_a_bad_parameter_value_is_400_and_queues_nothing(integration):
 def test_job_definition_in_use_cannot_be_deleted(integration, failed_cancellation):
     definition = JobDefinition.objects.get(name="OrderCancel")
     assert integration.delete(f"/api/v1/admin/jobdefinitions/{definition.pk}").status_code == 409
+
+
+def test_a_manual_run_of_the_order_cancel_definition_is_409_pointing_to_cancel_order(integration):
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    order = Order.objects.get(web_order_number="WEB-2001")
+    jobs, events = IntegrationJob.objects.count(), OrderEvent.objects.count()
+    response = integration.post(
+        f"/api/v1/admin/jobdefinitions/{definition.pk}/run",
+        {"parameters": {"OrderNumber": "WEB-2001"}},
+        content_type=JSON,
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "MANUAL_RUN_REFUSED"
+    assert "Cancel Order" in body["message"]
+    assert "/api/v1/admin/orders/{orderNumber}/cancel" in body["message"]
+    assert (IntegrationJob.objects.count(), OrderEvent.objects.count()) == (jobs, events)
+    assert Order.objects.get(pk=order.pk).status == order.status
 
 
 def test_running_a_job_needs_the_permission(orders_admin):
@@ -524,6 +542,12 @@ def test_import_creates_the_order_with_its_lines_and_an_event(integration, world
         ({"status": ""}, "status"),
         ({"orderLines": [{"lineNumber": 0, "productErpNumber": "X"}]}, "orderLines"),
         ({"orderTotal": "1e99"}, "orderTotal"),
+        ({"webOrderNumber": "WEB/9100"}, "webOrderNumber"),
+        ({"webOrderNumber": "WEB-9100\u0000"}, "webOrderNumber"),
+        ({"webOrderNumber": "W" * 10_000}, "webOrderNumber"),
+        ({"erpOrderNumber": "ERP\n9100"}, "erpOrderNumber"),
+        ({"status": "<script>alert(1)</script>"}, "status"),
+        ({"orderLines": [{"lineNumber": 1, "productErpNumber": "X", "status": "<b>"}]}, "orderLines"),
     ],
 )
 def test_import_with_bad_input_is_400(integration, world, overrides, field):
@@ -542,6 +566,34 @@ def test_update_changes_the_erp_status_and_writes_an_event(integration):
     duplicate = integration.put("/api/v1/admin/orders/WEB-1002", {"erpOrderNumber": "ERP-5001"}, content_type=JSON)
     assert duplicate.status_code == 409
     assert integration.put("/api/v1/admin/orders/NOPE", {"status": "X"}, content_type=JSON).status_code == 404
+
+
+def test_an_import_naming_a_slash_says_the_field_and_the_rule(integration, world):
+    payload = order_payload(websiteId=world.store.pk, webOrderNumber="WEB/9100")
+    body = integration.post("/api/v1/admin/orders", payload, content_type=JSON).json()
+    assert body["code"] == "VALIDATION_FAILED"
+    assert body["message"] == "webOrderNumber: Not a valid order number: it cannot contain '/'."
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_update_to_a_cancellation_status_is_400_pointing_to_cancel_order(integration, status):
+    response = integration.put("/api/v1/admin/orders/WEB-2001", {"status": status}, content_type=JSON)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("STATUS_RESERVED", "status")
+    assert "/api/v1/admin/orders/{orderNumber}/cancel" in body["message"]
+    order = Order.objects.get(web_order_number="WEB-2001")
+    assert order.status == "Submitted"
+    assert not CancellationRequest.objects.filter(order=order).exists()
+    assert not OrderEvent.objects.filter(order=order, type="StatusChanged").exists()
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_import_with_a_cancellation_status_is_400(integration, world, status):
+    payload = order_payload(websiteId=world.store.pk, status=status)
+    response = integration.post("/api/v1/admin/orders", payload, content_type=JSON)
+    assert response.status_code == 400
+    assert response.json()["code"] == "STATUS_RESERVED"
 
 
 def test_update_to_shipped_during_an_open_cancellation_is_held_and_wins_after_a_denial(integration, world):
@@ -660,3 +712,39 @@ def test_setup_check_reports_a_missing_cancel_job(read_only):
 def test_admin_api_refuses_buyers_and_anonymous(world):
     assert world.api("buyer_c1000").get("/api/v1/admin/setup/check").status_code == 403
     assert world.api("anonymous").get("/api/v1/admin/setup/check").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("CancellationWindowDays", -1, "from 0 to 3650"),
+        ("CancellationWindowDays", 10**12, "from 0 to 3650"),
+        ("CancellationReasons", ["x" * 100_000], "at most 100 characters"),
+    ],
+)
+def test_a_setting_value_out_of_bounds_is_400_naming_the_setting_and_rule(integration, world, name, value, rule):
+    response = integration.put(
+        f"/api/v1/admin/settings/{name}", {"value": value, "websiteId": world.store.pk}, content_type=JSON
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["setting"]) == ("INVALID_SETTING", name)
+    assert rule in body["message"]
+
+
+def test_a_connection_url_that_is_not_a_url_is_400_naming_the_field(integration):
+    response = integration.post(
+        "/api/v1/admin/integrationconnections",
+        {"name": "Bad", "typeName": "WebService", "url": "not a url"},
+        content_type=JSON,
+    )
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("INVALID_CONNECTION_URL", "url")
+
+
+def test_an_admin_cancellation_note_must_be_text(orders_admin):
+    response = orders_admin.post(
+        "/api/v1/admin/orders/WEB-2001/cancel", {"reason": "Phoned in", "note": 42}, content_type=JSON
+    )
+    assert response.status_code == 400
+    assert "note" in response.json()["fields"]

@@ -147,6 +147,14 @@ ROWS = [
     Row("PATCH", "/api/v1/admin/jobdefinitions/{definition}", admin_write(IA, 200), body={"maxRetries": 2}),
     Row("DELETE", "/api/v1/admin/jobdefinitions/{spare_definition}", admin_write(IA, 204)),
     Row("POST", "/api/v1/admin/jobdefinitions/{spare_definition}/run", admin_write(IA, 201), body={}),
+    # A manual run of OrderCancel would cancel at the ERP with no request, no event, no role check: the
+    # integration admin (who may run jobs) is refused with 409 MANUAL_RUN_REFUSED, like everyone else.
+    Row(
+        "POST",
+        "/api/v1/admin/jobdefinitions/{definition}/run",
+        admin_write(IA, 409),
+        body={"parameters": {"OrderNumber": "WEB-2001"}},
+    ),
     # --- admin: job runs
     Row("GET", "/api/v1/admin/integrationjobs", admin_read()),
     Row("GET", "/api/v1/admin/integrationjobs/{failed_job}", admin_read()),
@@ -158,6 +166,9 @@ ROWS = [
     Row("GET", "/api/v1/admin/orders/WEB-2001", admin_read()),
     Row("POST", "/api/v1/admin/orders", admin_write(IA, 201), body=lambda ids: {**IMPORT, "websiteId": ids["website"]}),
     Row("PUT", "/api/v1/admin/orders/WEB-2001", admin_write(IA, 200), body={"status": "Shipped"}),
+    # The cancellation statuses are the cancellation flow's: no role sets them with an update (400).
+    Row("PUT", "/api/v1/admin/orders/WEB-2002", admin_write(IA, 400), body={"status": "Cancelled"}),
+    Row("PUT", "/api/v1/admin/orders/ERP-6001", admin_write(IA, 400), body={"status": "CancellationRequested"}),
     Row("POST", "/api/v1/admin/orders/WEB-2001/cancel", admin_write(OA, 200), body={"reason": "Phoned in"}),
     # --- admin: cancellations and setup
     Row("GET", "/api/v1/admin/cancellations", admin_read()),
@@ -224,3 +235,25 @@ def test_authorization_matrix(world, row: Row):
                 f"{role}: expected {row.expected[role]}, got {response.status_code} {response.content[:200]!r}"
             )
     assert not wrong, f"{row.id}\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    [
+        ("POST", "/api/v1/admin/jobdefinitions/{definition}/run", {"parameters": {"OrderNumber": "WEB-2001"}}, 409),
+        ("PUT", "/api/v1/admin/orders/WEB-2001", {"status": "Cancelled"}, 400),
+        ("PUT", "/api/v1/admin/orders/WEB-2001", {"status": "CancellationRequested"}, 400),
+    ],
+)
+def test_the_superuser_is_refused_the_domain_bypasses_too(world, method, path, body, expected):
+    """The superuser holds every permission: a manual OrderCancel run and a cancellation status are still
+    refused (they would cancel with no request and no audit trail)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from countermand.accounts.services import token_issue
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "root-pass-1")
+    client = Client(headers={"Authorization": f"Bearer {token_issue(user=root)[0]}"})
+    response = client.generic(method, path.format(**objects(world)), json.dumps(body), content_type="application/json")
+    assert response.status_code == expected, response.content

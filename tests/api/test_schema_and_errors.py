@@ -112,3 +112,89 @@ def test_the_roles_exist_with_their_permissions():
         integration_admin
     )
     assert "orders.change_order" not in integration_admin
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE"])
+@pytest.mark.parametrize("role", ["anonymous", "buyer_c1000", "read_only_admin"])
+def test_a_method_an_endpoint_does_not_have_is_405_for_every_caller(world, method, role):
+    response = world.api(role).generic(method, "/api/v1/orders")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize("charset", ["klingon", "utf-16", "latin-1"])
+def test_a_body_in_a_charset_other_than_utf_8_is_400_naming_the_charset(world, charset):
+    response = world.api("buyer_c1000").generic(  # generic: the client itself does not encode in `charset`
+        "POST", "/api/v1/orders/WEB-1001/cancel", '{"reason": "Other"}', f"application/json; charset={charset}"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "UNSUPPORTED_CHARSET"
+    assert charset in response.json()["message"]
+
+
+def test_a_body_declared_utf_8_is_accepted(world):
+    response = world.api("buyer_c1000").post(
+        "/api/v1/orders/WEB-1001/cancel", '{"reason": "Other"}', content_type="application/json; charset=UTF-8"
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("parameter", ["toDate", "fromDate", "search", "status", "page", "websiteId"])
+def test_an_empty_query_value_is_400_naming_the_parameter(world, parameter):
+    response = world.api("buyer_c1000").get(f"/api/v1/orders?{parameter}=")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {parameter: ["Give a value, or leave the parameter out."]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/orders/WEB-1001/cancel", {"reason": "Other", "note": 42}, "note"),
+        ("/api/v1/orders/WEB-1001/cancel", {"reason": 7}, "reason"),
+    ],
+)
+def test_a_json_number_where_text_belongs_is_400_naming_the_field(world, path, body, field):
+    response = world.api("buyer_c1000").post(path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {field: ["Must be text (a JSON string), not int."]}
+
+
+def test_an_order_events_actor_is_null_for_the_system_in_the_schema(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert components["OrderEvent"]["properties"]["actor"]["nullable"] is True
+
+
+def test_the_schema_links_name_real_operations(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    operations = {o["operationId"]: o for methods in paths.values() for o in methods.values()}
+    links = {
+        (op_id, name, link["operationId"])
+        for op_id, op in operations.items()
+        for response in op["responses"].values()
+        for name, link in response.get("links", {}).items()
+    }
+    assert len(links) > 40
+    assert {target for _, _, target in links} <= set(operations)
+    assert ("admin_orders_import", "admin_orders_cancel", "admin_orders_cancel") in links
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", None])
+def test_a_boolean_field_takes_json_true_or_false_only(world, value):
+    response = world.api("integration_admin").post(
+        "/api/v1/admin/websites", {"name": "Export", "domain": "export.test", "isActive": value}, "application/json"
+    )
+    assert response.status_code == 400
+    assert "isActive" in response.json()["fields"]
+
+
+def test_a_text_field_of_a_model_takes_json_text_only(world):
+    response = world.api("integration_admin").post(
+        "/api/v1/admin/websites", {"name": "Export", "domain": 0}, "application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"domain": ["Must be text (a JSON string), not int."]}

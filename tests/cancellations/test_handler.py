@@ -79,3 +79,37 @@ def test_the_migration_names_the_handler_of_jobs_queued_before_jobs_named_one(sh
     migration.mark_order_cancel_jobs(django_apps, None)
     assert IntegrationJob.objects.get(pk=carrying.pk).handler == ORDER_CANCEL_HANDLER
     assert IntegrationJob.objects.get(pk=plain.pk).handler == ""
+
+
+@pytest.mark.django_db
+def test_a_manual_run_of_the_order_cancel_definition_is_refused_pointing_to_cancel_order(shop):
+    from countermand.integration.handlers import ManualRunRefused
+    from countermand.integration.models import JobDefinition
+    from countermand.integration.services import job_run
+
+    order = OrderFactory(website=shop.website, customer=shop.customer, placed_by=shop.buyer)
+    definition = JobDefinition.objects.get(name="OrderCancel")
+    with pytest.raises(ManualRunRefused, match="Cancel Order") as refused:
+        job_run(definition_id=definition.pk, parameters={"OrderNumber": order.web_order_number}, actor_id=None)
+    assert refused.value.code == "MANUAL_RUN_REFUSED"
+    assert refused.value.http_status == 409
+    assert not IntegrationJob.objects.exists()
+    assert not CancellationRequest.objects.exists()
+    order.refresh_from_db()
+    assert order.status == "Submitted"
+
+
+@pytest.mark.django_db
+def test_the_definition_refused_is_the_one_order_cancel_job_name_names(shop):
+    from countermand.integration.handlers import ManualRunRefused
+    from countermand.integration.models import JobDefinition
+    from countermand.integration.services import job_run
+    from countermand.settings.services import setting_set
+    from tests.factories import JobDefinitionFactory
+
+    erp_cancel = JobDefinitionFactory(name="ErpCancel")
+    setting_set(name="OrderCancelJobName", value="ErpCancel")
+    with pytest.raises(ManualRunRefused):
+        job_run(definition_id=erp_cancel.pk, parameters={"OrderNumber": "W1"}, actor_id=None)
+    old = JobDefinition.objects.get(name="OrderCancel")
+    assert job_run(definition_id=old.pk, parameters={"OrderNumber": "W1"}, actor_id=None).handler == ""

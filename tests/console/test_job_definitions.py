@@ -262,3 +262,16 @@ def test_a_definition_added_in_the_console_is_audited_once_with_its_parameters(a
         superuser,
     )
     assert change.changes["parameters.OrderNumber"][0] is None
+
+
+def test_run_of_the_order_cancel_definition_is_refused_and_points_to_cancel_order(admin_client):
+    definition = JobDefinitionFactory()  # OrderCancel, the definition OrderCancelJobName names
+    page = admin_client.get(run_url(definition))
+    assert page.status_code == 409
+    html = page.content.decode()
+    assert "Cancel Order" in html
+    assert 'id="job-run-form"' not in html
+    assert reverse("admin:orders_order_changelist") in html
+    posted = admin_client.post(run_url(definition), {"p_OrderNumber": "W1"})
+    assert posted.status_code == 409
+    assert not IntegrationJob.objects.exists()

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from countermand.demo import demo_load
 from countermand.integration.models import IntegrationConnection, JobDefinition
-from countermand.integration.services import job_run
+from countermand.integration.services import job_enqueue
 from countermand.orders.models import Order, OrderStatusMapping
 from countermand.settings.services import setting_set
 
@@ -142,7 +142,7 @@ def test_the_countermand_command_prints_usage_and_refuses_unknown_commands():
 def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
     demo_load()
     definition = JobDefinition.objects.get(name="OrderCancel")
-    job_run(definition_id=definition.pk, parameters={"OrderNumber": "X-1"}, actor_id=None)
+    job_enqueue(definition=definition, parameters={"OrderNumber": "X-1"})  # as the cancellation service does
     code, output = run("setup_check")
     assert code == 0
     assert "inactive connection" not in output
@@ -150,3 +150,11 @@ def test_check_warns_about_jobs_waiting_on_an_inactive_connection():
     _, output = run("setup_check")
     assert "[WARNING] No queued job waits on an inactive connection" in output
     assert f"1 on {definition.connection.name}" in output
+
+
+def test_run_job_refuses_the_order_cancel_definition_and_points_to_cancel_order():
+    demo_load()
+    code, output = run("run_job", "OrderCancel", "--param", "OrderNumber=WEB-1001")
+    assert code == 1
+    assert "Cancel Order" in output
+    assert not JobDefinition.objects.get(name="OrderCancel").jobs.exists()

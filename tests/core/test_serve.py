@@ -55,3 +55,10 @@ def test_serve_demo_migrates_loads_demo_data_and_answers_http(tmp_path):
             raise AssertionError("serve did not stop on Ctrl-C:\n" + log_path.read_text()[-3000:]) from None
         finally:
             log.close()
+
+
+def test_gunicorn_lets_request_lines_up_to_its_maximum_reach_django():
+    from countermand.core.management.commands.web import gunicorn_command
+
+    command = gunicorn_command("127.0.0.1", 8000, 1)
+    assert command[command.index("--limit-request-line") + 1] == "8190"

@@ -68,3 +68,18 @@ def test_connection_save_checks_the_type():
         connection_save(connection=IntegrationConnection(name="X", type_name="Carrier pigeon"))
     assert excinfo.value.code == "UNKNOWN_CONNECTION_TYPE"
     assert not IntegrationConnection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "erp.example.com/api", "ftp://erp.example.com", "http://", "http://erp:port/", "http://e\nx"]
+)
+def test_connection_save_refuses_a_url_that_is_not_an_http_url_naming_the_field(url):
+    with pytest.raises(ValidationFailed, match="is not a connection URL") as excinfo:
+        connection_save(connection=IntegrationConnection(name="X", type_name="WebService", url=url))
+    assert (excinfo.value.code, excinfo.value.details) == ("INVALID_CONNECTION_URL", {"field": "url"})
+    assert not IntegrationConnection.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["", "http://127.0.0.1:9/erp", "https://erp.example.com:8443/api/v2?x=1"])
+def test_connection_save_accepts_an_empty_or_http_url(url):
+    assert connection_save(connection=IntegrationConnection(name="X", type_name="WebService", url=url)).pk

@@ -32,6 +32,7 @@ class RecordingHandler:
     retry_answer: int | None = None
     refuse_retry: bool = False
     keep_ids: list[int] = field(default_factory=list)
+    owned_definitions: set[str] = field(default_factory=set)
 
     def started(self, job: JobRef) -> dict[str, Any]:
         self.started_jobs.append(job)
@@ -46,6 +47,10 @@ class RecordingHandler:
         if self.refuse_retry:
             raise Conflict("The recorder refuses.", code="RECORDER_REFUSES")
         return self.retry_answer
+
+    def run_requested(self, definition_name: str, *, actor_id: int | None) -> None:
+        if definition_name in self.owned_definitions:
+            raise handlers.ManualRunRefused(f"The recorder queues {definition_name} itself.")
 
     def purge_keeps(self):
         return IntegrationJob.objects.filter(pk__in=self.keep_ids).values("pk")
@@ -144,3 +149,30 @@ def test_the_purge_keeps_the_jobs_a_handler_still_needs(recorder, noop):
     assert queue.jobs_purge(older_than_days=30) == 1
     assert list(IntegrationJob.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not IntegrationJob.objects.filter(pk=purged.pk).exists()
+
+
+def test_a_manual_run_of_a_definition_a_handler_owns_is_refused_and_queues_nothing(recorder, noop):
+    from countermand.integration.services import job_run
+
+    recorder.owned_definitions = {"Noop"}
+    with pytest.raises(handlers.ManualRunRefused, match="queues Noop itself"):
+        job_run(definition_id=noop.pk, parameters={}, actor_id=None)
+    assert not IntegrationJob.objects.exists()
+
+
+def test_a_manual_run_of_a_definition_no_handler_owns_is_queued(recorder, noop):
+    from countermand.integration.services import job_run
+
+    recorder.owned_definitions = {"Something else"}
+    job = job_run(definition_id=noop.pk, parameters={}, actor_id=None)
+    assert job.status == Status.QUEUED
+    assert job.handler == ""
+
+
+def test_retrying_a_plain_job_of_a_definition_a_handler_now_owns_is_refused(recorder, noop):
+    job = job_enqueue(definition=noop)
+    job_cancel(job_id=job.pk, actor_id=None)
+    recorder.owned_definitions = {"Noop"}
+    with pytest.raises(handlers.ManualRunRefused):
+        job_retry(job_id=job.pk, actor_id=None)
+    assert IntegrationJob.objects.count() == 1

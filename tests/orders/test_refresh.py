@@ -101,3 +101,33 @@ def test_the_refresh_is_refused_for_a_connection_type_without_an_order_source(sh
         job_definition_save(
             definition=JobDefinition(name="Refresh", connection=sandbox, integration_processor="OrderHistoryRefresh")
         )
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_the_refresh_records_an_erp_cancellation_and_skips_an_order_number_it_may_not_store(shop):
+    """The ERP's own cancellation is its word (DESIGN §4: the status is taken and a drift recorded); an
+    order number holding a `/` is refused by the one order-number rule, logged, and the rest goes on."""
+    known = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", status="Submitted")
+    LEDGER["W1"] = erp_order("W1", "Cancelled")
+    LEDGER["W/2"] = erp_order("W/2", "Submitted", order_date=datetime.date(2025, 3, 1))
+    LEDGER["W3"] = erp_order("W3", "Cancelled", order_date=datetime.date(2025, 3, 1))
+    connection = ConnectionFactory(name="Ledger", type_name="Ledger", url="")
+    definition = JobDefinitionFactory(
+        name="OrderHistoryRefresh",
+        job_type="Refresh",
+        connection=connection,
+        integration_processor="OrderHistoryRefresh",
+        max_retries=0,
+        order_number_parameter=False,
+    )
+    job = job_enqueue(definition=definition)
+    run_due_jobs()
+    job.refresh_from_db()
+
+    assert job.status == IntegrationJob.Status.SUCCESS_WITH_WARNINGS, job.error
+    assert (job.result["imported"], job.result["rejected"]) == (1, 1)
+    known.refresh_from_db()
+    assert known.status == "Cancelled"
+    assert Order.objects.get(web_order_number="W3").status == "Cancelled"
+    assert not Order.objects.filter(web_order_number="W/2").exists()
+    assert job.logs.filter(message__contains="cannot contain '/'").exists()

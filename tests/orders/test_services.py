@@ -6,10 +6,14 @@ from countermand.core.errors import Conflict, NotFound
 from countermand.orders.models import OrderDrift, OrderEvent
 from countermand.orders.services import (
     OrderDataInvalid,
+    StatusReserved,
+    StatusSource,
     order_drift_record,
     order_drift_resolve,
     order_erp_status_apply,
     order_import,
+    order_number_problem,
+    order_status_problem,
     order_update,
 )
 from tests.factories import CustomerFactory, OrderFactory, StaffFactory, WebsiteFactory
@@ -137,7 +141,12 @@ def test_erp_status_apply_refuses_an_empty_status_and_a_missing_order():
 def test_erp_status_apply_with_an_own_event_type_records_it_even_without_a_change():
     order = OrderFactory(status="Cancelled")
     order_erp_status_apply(
-        order_id=order.pk, erp_status="Cancelled", channel="", event_type="CancellationConfirmed", data={"a": 1}
+        order_id=order.pk,
+        erp_status="Cancelled",
+        channel="",
+        event_type="CancellationConfirmed",
+        data={"a": 1},
+        source=StatusSource.ERP,
     )
     event = OrderEvent.objects.get()
     assert (event.type, event.old_status, event.new_status, event.data) == (
@@ -166,3 +175,102 @@ def test_mapping_save_and_delete_are_audited_by_whom():
     assert not OrderStatusMapping.objects.exists()
     with pytest.raises(NotFound):
         order_status_mapping_delete(mapping_id=mapping.pk, actor_id=admin.pk)
+
+
+# --- the order-number rule (import, update, refresh)
+
+
+@pytest.mark.parametrize(
+    ("number", "rule"),
+    [
+        ("WEB/1", "cannot contain '/'"),
+        ("WEB\n1", "control characters"),
+        ("WEB\x001", "control characters"),
+        ("W" * 51, "at most 50"),
+        ("..", "only dots"),
+        (" W1", "start or end with a space"),
+        ("", "cannot be empty"),
+    ],
+)
+def test_import_refuses_an_order_number_that_breaks_the_rule_naming_the_field_and_rule(number, rule):
+    with pytest.raises(OrderDataInvalid, match=rule) as refused:
+        order_import(
+            web_order_number=number,
+            website=WebsiteFactory(),
+            customer=CustomerFactory(),
+            values={"status": "Submitted", "order_date": "2026-11-01"},
+        )
+    assert refused.value.details == {"field": "web_order_number"}
+
+
+def test_update_and_import_refuse_an_erp_order_number_that_breaks_the_rule():
+    with pytest.raises(OrderDataInvalid, match="erp_order_number 'E/1' is not a valid order number"):
+        order_update(order_id=OrderFactory().pk, values={"erp_order_number": "E/1"})
+    with pytest.raises(OrderDataInvalid, match="control characters"):
+        imported(erp_order_number="E\t1")
+
+
+def test_an_order_number_of_fifty_ordinary_characters_is_accepted():
+    assert order_number_problem("WEB-2026-00001 #A.1 (re-issued)" + "x" * 19) is None
+
+
+@pytest.mark.parametrize("status", ["<script>alert(1)</script>", "Op\ten", "'; DROP", "\u202eShipped"])
+def test_a_status_that_is_not_a_status_code_is_refused(status):
+    with pytest.raises(OrderDataInvalid, match="is not a status code"):
+        order_update(order_id=OrderFactory().pk, values={"status": status})
+    with pytest.raises(OrderDataInvalid, match="is not a status code"):
+        order_update(
+            order_id=OrderFactory().pk, values={}, lines=[{"line_number": 1, "product_number": "A", "status": status}]
+        )
+
+
+def test_statuses_of_real_erps_are_accepted():
+    for status in ("Back-Ordered", "In Process", "Storniert", "done", "On hold (credit)", "Partially shipped: 2/3"):
+        assert order_status_problem(status) is None
+
+
+# --- the cancellation statuses belong to the cancellation flow
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_an_administrators_update_cannot_set_a_cancellation_status(status):
+    order = OrderFactory(status="Submitted")
+    with pytest.raises(StatusReserved, match="Cancel Order") as refused:
+        order_update(order_id=order.pk, values={"status": status}, actor_id=StaffFactory().pk)
+    assert refused.value.details == {"field": "status"}
+    assert refused.value.http_status == 400
+    order.refresh_from_db()
+    assert order.status == "Submitted"
+    assert not OrderEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["Cancelled", "CancellationRequested"])
+def test_an_import_cannot_bring_an_order_in_with_a_cancellation_status(status):
+    with pytest.raises(StatusReserved):
+        imported(status=status)
+
+
+def test_the_cancellation_statuses_follow_their_settings():
+    from countermand.settings.services import setting_set
+
+    setting_set(name="CancelledStatus", value="Void")
+    order = OrderFactory(status="Submitted")
+    with pytest.raises(StatusReserved):
+        order_update(order_id=order.pk, values={"status": "Void"})
+    assert order_update(order_id=order.pk, values={"status": "Cancelled"}).status == "Cancelled"
+
+
+def test_the_erp_may_report_an_order_cancelled_but_never_cancellation_requested():
+    order = OrderFactory(status="Submitted")
+    assert order_update(order_id=order.pk, values={"status": "Cancelled"}, source=StatusSource.ERP).status == (
+        "Cancelled"
+    )
+    with pytest.raises(StatusReserved):
+        order_erp_status_apply(
+            order_id=OrderFactory().pk, erp_status="CancellationRequested", channel="", source=StatusSource.ERP
+        )
+
+
+def test_an_update_repeating_the_cancelled_status_of_a_cancelled_order_is_accepted():
+    order = OrderFactory(status="Cancelled")
+    assert order_update(order_id=order.pk, values={"status": "Cancelled", "customer_po": "PO-1"}).customer_po == "PO-1"

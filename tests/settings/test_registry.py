@@ -224,3 +224,33 @@ def test_two_concurrent_first_sets_of_a_setting_both_succeed_and_the_later_wins(
     assert SystemSetting.objects.get(name="CancellationWindowDays").value == 9
     changes = SettingChange.objects.filter(name="CancellationWindowDays").order_by("id")
     assert [(c.old_value, c.new_value) for c in changes] == [(None, 5), (5, 9)]
+
+
+@pytest.mark.parametrize("raw", [-1, 3651, "99999999999999999999", 10**30])
+def test_the_cancellation_window_takes_0_to_3650_days_naming_the_rule(raw):
+    with pytest.raises(SettingError, match="CancellationWindowDays takes a whole number from 0 to 3650"):
+        setting_definition("CancellationWindowDays").parse(raw)
+    assert setting_definition("CancellationWindowDays").parse("3650") == 3650
+
+
+def test_a_list_setting_refuses_a_huge_value_an_overlong_item_and_too_many_items():
+    definition = setting_definition("CancellationReasons")
+    with pytest.raises(SettingError, match="Each value of CancellationReasons takes at most 100 characters"):
+        definition.parse(["x" * 100_000])
+    with pytest.raises(SettingError, match="takes at most 100 values, not 101"):
+        definition.parse([f"Reason {n}" for n in range(101)])
+    with pytest.raises(SettingError, match="at most 50 characters"):
+        setting_definition("OrderCancelStatuses").parse(["S" * 51])
+    with pytest.raises(SettingError, match="control characters"):
+        definition.parse(["Other\x00"])
+
+
+def test_a_list_of_many_repeated_values_is_checked_quickly():
+    started = time.monotonic()
+    assert setting_definition("CancellationReasons").parse(["Other"] * 100_000) == ["Other"]
+    assert time.monotonic() - started < 1
+
+
+def test_a_text_setting_is_bounded():
+    with pytest.raises(SettingError, match="CancelledStatus takes at most 50 characters"):
+        setting_definition("CancelledStatus").parse("C" * 51)

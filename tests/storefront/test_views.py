@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -199,6 +201,23 @@ def test_order_page_on_a_website_without_cancellation_has_no_cancel_button(world
     assert 'id="cancel-open"' not in html
     assert "<dialog" not in html
     assert "Orders cannot be cancelled on Trade Counter" in html
+
+
+@pytest.mark.parametrize("number", ["WEB-1001/A", "WEB 1001\x07", "W" * 50])
+def test_orders_stored_with_numbers_that_are_no_longer_accepted_still_list_and_open(world, buyer, number):
+    """Order numbers are checked on import, update and refresh; older rows may hold a `/` or a control
+    character. My orders must not break for every buyer of the customer (NoReverseMatch was a 500)."""
+    Order.objects.filter(web_order_number="WEB-1001").update(web_order_number=number)
+    listing = buyer.get("/orders/")
+    assert listing.status_code == 200
+    link = re.search(rf'href="(/orders/[^"]*)">{re.escape(escape(number))}</a>', listing.content.decode())
+    assert link is not None
+    url = link.group(1)  # quoted; the client unquotes it as a server does
+    page = buyer.get(url)
+    assert page.status_code == 200
+    assert escape(number) in page.content.decode()
+    assert buyer.get(url + "cancel/").status_code == 200
+    assert buyer.get(url + "progress/").status_code == 200
 
 
 def test_another_customers_order_number_gives_a_not_found_page(world):

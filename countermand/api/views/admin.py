@@ -375,7 +375,11 @@ SETTING_NAME = OpenApiParameter(
     description="The setting's name.",
     examples=[OpenApiExample("A website setting", value="AllowCancellationRequest")],
 )
-WEBSITE_ID = OpenApiParameter("websiteId", int, description="Read or reset the value of this website.")
+WEBSITE_ID = OpenApiParameter(
+    "websiteId",
+    {"type": "integer", "minimum": 1, "maximum": s.INT32_MAX},
+    description="Read or reset the value of this website.",
+)
 
 
 class SettingListView(AdminView):
