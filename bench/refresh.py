@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from countermand.integration.testing import FakeHttpErp, FakeRequest  # noqa: E402
 
-STATUSES = ("Open", "Shipped")  # the status of every order in generation 0, 1, …
+STATUSES = ("Open", "Shipped", "Invoiced")  # the status of every order in generation 0, 1, 2 (and after)
 WEBSITE = "Bench Store"
 
 
@@ -117,7 +117,7 @@ class OrdersErp(FakeHttpErp):
     def handle(self, request: FakeRequest) -> tuple[int, Any]:
         if request.method == "POST" and request.path == "/erp/bench/next":
             with self.lock:
-                self.generation += 1
+                self.generation = min(self.generation + 1, len(STATUSES) - 1)
                 self.modified_at = datetime.datetime.now(datetime.UTC)
             return 200, {"status": STATUSES[self.generation]}
         if request.method != "GET" or request.path != "/erp/orders":
