@@ -373,7 +373,7 @@ def main() -> None:
             f"{args.customers} customers; orders/s (higher is better)\n"
         )
         print(
-            f"{'database':<11} {'import':>8} {'re-apply':>9} {'bare insert':>12} "
+            f"{'database':<18} {'import':>8} {'re-apply':>9} {'bare insert':>12} "
             f"{'import/bare':>12} {'re-apply/bare':>14}"
         )
         for name, (url, bare_url) in targets.items():
@@ -391,7 +391,7 @@ def main() -> None:
                 rates = [args.orders / ran["import"][key], args.orders / ran["reapply"][key]]
                 ceiling = args.orders / bare[key]
                 print(
-                    f"{name + label:<11} {rates[0]:>8.0f} {rates[1]:>9.0f} {ceiling:>12.0f} "
+                    f"{name + label:<18} {rates[0]:>8.0f} {rates[1]:>9.0f} {ceiling:>12.0f} "
                     f"{rates[0] / ceiling:>12.2f} {rates[1] / ceiling:>14.2f}"
                 )
 
