@@ -7,7 +7,7 @@ commit to its start, on SQLite and on PostgreSQL.
 For each database: a fresh one, `countermand serve --demo` on a free port of 127.0.0.1 (gunicorn and one
 worker process, the product's defaults: the worker sleeps until a committed job wakes it — a datagram
 on SQLite, NOTIFY on PostgreSQL — and polls only as a fallback). N orders are imported through the admin
-API; then, one at a time with a random pause (50–300 ms) so each request meets a sleeping worker:
+API; then, one at a time with a random pause (50 to 300 ms) so each request meets a sleeping worker:
 
 - **API → Confirmed**: `POST /api/v1/orders/{n}/cancel` as the demo buyer (t0), then `GET` the order every
   2 ms until its cancellation reads `Confirmed` (t1): the request's transaction, the wake-up, the claim,
@@ -60,7 +60,8 @@ def fresh_postgres(url: str) -> None:
 def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {ordered[-1] * 1000:7.1f} ms"
+    p50, top = statistics.median(ordered), ordered[-1]
+    return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {top * 1000:7.1f} ms"
 
 
 def token(client: httpx.Client, username: str, password: str) -> str:
@@ -127,9 +128,8 @@ def measure(url: str, requests: int) -> tuple[list[float], list[float]]:
                 answer = client.post(f"/api/v1/orders/{number}/cancel", headers=buyer, json={"reason": reason})
                 answer.raise_for_status()
                 while True:
-                    state = (client.get(f"/api/v1/orders/{number}", headers=buyer).json().get("cancellation") or {}).get(
-                        "state"
-                    )
+                    order = client.get(f"/api/v1/orders/{number}", headers=buyer).json()
+                    state = (order.get("cancellation") or {}).get("state")
                     if state == "Confirmed":
                         break
                     if time.perf_counter() - started > 30:

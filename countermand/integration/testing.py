@@ -196,6 +196,9 @@ class FakeHttpErp(abc.ABC):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
+            # delayed ACK of the headers (~40 ms on Linux) on every call of a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass

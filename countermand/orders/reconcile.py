@@ -3,8 +3,9 @@ ERP's orders to ours, importing new ones, applying statuses, and recording drift
 
 The connection type's *order source* (`ConnectionType.order_source`: Tryton, WebService, or a plugin's)
 reads the ERP and hands over `plugin.ErpOrder`s in batches; `OrderHistoryReconciler.apply` writes them through
-the order services (`order_import`, `order_update`, `order_drift_record`), one short transaction per
-changed order — never a transaction around an ERP call.
+the order services (`order_import_many`, `order_update_many`, `order_drift_record`), one short
+transaction for the new orders and one for the changed orders of each batch — never a transaction
+around an ERP call.
 
 Rules, per ERP order:
 
@@ -28,7 +29,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from countermand.core.errors import DomainError
+from countermand.core.errors import Conflict, DomainError
 from countermand.customers.models import Customer
 from countermand.integration.plugin import ErpOrder, JobLogger, OrderKey, OrderSource
 from countermand.orders.models import Order, OrderDrift, OrderStatusMapping
@@ -36,10 +37,13 @@ from countermand.orders.selectors import orders_held
 from countermand.orders.services import (
     DECIMAL_FIELDS,
     LINE_FIELDS,
+    OrderChange,
+    OrderImport,
     StatusSource,
     order_drift_record,
-    order_import,
+    order_import_many,
     order_update,
+    order_update_many,
 )
 from countermand.websites.models import Website
 
@@ -47,6 +51,17 @@ CHANNEL = "refresh"
 # The line fields the order services accept, in a fixed order so that lines compare as tuples.
 LINE_KEYS = tuple(sorted(LINE_FIELDS))
 DECIMAL_LINE_KEYS = DECIMAL_FIELDS & LINE_FIELDS
+
+
+@dataclass(frozen=True)
+class _Write:
+    """What the refresh writes to one of our orders: changed fields, new lines, a new ERP status."""
+
+    order: Order
+    erp: ErpOrder
+    changes: dict[str, Any]
+    lines: list[dict[str, Any]] | None
+    status: str | None
 
 
 @dataclass
@@ -123,18 +138,21 @@ class OrderHistoryReconciler:
             {self.customers[e.customer_number] for e in new if e.customer_number in self.customers}
         )
         seen: set[int] = set()
+        imports: list[ErpOrder] = []
+        writes: list[_Write] = []
         for erp in erp_orders:
             order = by_erp.get(erp.erp_order_number or "") or by_web.get(erp.web_order_number)
             if order is None and not may_import:
                 continue
             if order is None:
-                customer = customers.get(self.customers.get(erp.customer_number, 0))
-                created = self._import(erp, customer)
-                if created is not None:
-                    seen.add(created.pk)
+                imports.append(erp)
             else:
                 seen.add(order.pk)
-                self._update(order, erp, held=order.pk in held)
+                write = self._update(order, erp, held=order.pk in held)
+                if write is not None:
+                    writes.append(write)
+        self._write_many(writes)
+        seen |= self._import_many(imports, customers)
         return seen
 
     @staticmethod
@@ -147,34 +165,42 @@ class OrderHistoryReconciler:
 
     # -- one order -----------------------------------------------------------
 
-    def _import(self, erp: ErpOrder, customer: Customer | None) -> Order | None:
-        if customer is None:
-            self.counts.unknown_customer += 1
-            self.log.debug(f"Skipped {erp.label}: customer {erp.customer_number!r} is not known here.")
-            return None
-        values = {**erp.values(), "status": erp.status}
-        if erp.erp_order_number:
-            values["erp_order_number"] = erp.erp_order_number
-        try:
-            order = order_import(
-                web_order_number=erp.web_order_number,
-                website=self.website,
-                customer=customer,
-                values=values,
-                lines=[line.values() for line in erp.lines or ()],
-                channel=CHANNEL,
-                source=StatusSource.ERP,  # read from the ERP: an order it cancelled comes in Cancelled
-            )
-        except DomainError as exc:
-            self.counts.rejected += 1
-            self.log.warn(f"Cannot import {erp.label} from {self.source.label}: {exc.message}")
-            return None
-        self.counts.imported += 1
-        self._check_mapping(erp.status)
-        self.log.debug(f"Imported {erp.label} as order {order.web_order_number} ({erp.status}).")
-        return order
+    def _import_many(self, erp_orders: Sequence[ErpOrder], customers: Mapping[int, Customer]) -> set[int]:
+        """Import the new orders of known customers in one transaction; returns the ids created."""
+        known: list[tuple[ErpOrder, OrderImport]] = []
+        for erp in erp_orders:
+            customer = customers.get(self.customers.get(erp.customer_number, 0))
+            if customer is None:
+                self.counts.unknown_customer += 1
+                self.log.debug(f"Skipped {erp.label}: customer {erp.customer_number!r} is not known here.")
+                continue
+            values = {**erp.values(), "status": erp.status}
+            if erp.erp_order_number:
+                values["erp_order_number"] = erp.erp_order_number
+            lines = [line.values() for line in erp.lines or ()]
+            known.append((erp, OrderImport(erp.web_order_number, customer, values, lines)))
+        if not known:
+            return set()
+        results = order_import_many(
+            website=self.website,
+            orders=[item for _, item in known],
+            channel=CHANNEL,
+            source=StatusSource.ERP,  # read from the ERP: an order it cancelled comes in Cancelled
+        )
+        created: set[int] = set()
+        for (erp, _), result in zip(known, results, strict=True):
+            if isinstance(result, DomainError):
+                self.counts.rejected += 1
+                self.log.warn(f"Cannot import {erp.label} from {self.source.label}: {result.message}")
+                continue
+            created.add(result.pk)
+            self.counts.imported += 1
+            self._check_mapping(erp.status)
+            self.log.debug(f"Imported {erp.label} as order {result.web_order_number} ({erp.status}).")
+        return created
 
-    def _update(self, order: Order, erp: ErpOrder, *, held: bool) -> None:
+    def _update(self, order: Order, erp: ErpOrder, *, held: bool) -> _Write | None:
+        """What to write to `order` for `erp` (None: nothing changed); drift is recorded at once."""
         changes = {k: v for k, v in erp.values().items() if getattr(order, k) != v}
         if erp.erp_order_number and order.erp_order_number != erp.erp_order_number:
             changes["erp_order_number"] = erp.erp_order_number
@@ -206,41 +232,89 @@ class OrderHistoryReconciler:
                     )
         if not changes and lines is None and status is None:
             self.counts.unchanged += 1
-            return
-        try:
-            self._write(order, changes, lines, status)
-        except DomainError as exc:
-            self.counts.rejected += 1
-            self.log.warn(f"Cannot update order {order.web_order_number} from {erp.label}: {exc.message}")
+            return None
+        return _Write(order, erp, changes, lines, status)
 
-    def _write(
-        self, order: Order, changes: dict[str, Any], lines: list[dict[str, Any]] | None, status: str | None
-    ) -> None:
-        with transaction.atomic():
-            if status is not None:
-                # A cancellation may have been requested since the batch was read: under the order's lock,
-                # its status is only replaced if nobody changed it meanwhile.
-                current = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
-                if current != order.status or order.pk in orders_held([order.pk]):
-                    self.counts.held_by_cancellation += 1
-                    status = None
-                else:
-                    changes = {**changes, "status": status}
-            if not changes and lines is None:
-                return
-            order_update(
-                order_id=order.pk,
-                values=changes,
-                lines=lines,
-                channel=CHANNEL,
-                message=f"Order history refresh from {self.source.label}",
-                source=StatusSource.ERP,  # the ERP's own cancellation is recorded (with its drift)
-            )
+    def _write_many(self, writes: Sequence[_Write]) -> None:
+        """Apply the batch's writes in one transaction. A cancellation may have been requested since the
+        batch was read: under the orders' locks, a status is only replaced if nobody changed it meanwhile
+        and no cancellation holds it. Should one write break a constraint (an ERP order number taken),
+        the batch is written again one order at a time, so that only that one fails."""
+        if not writes:
+            return
+        ids = [w.order.pk for w in writes if w.status is not None]
+        try:
+            with transaction.atomic():
+                current = dict(
+                    Order.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "status")
+                )
+                held = orders_held(ids) if ids else set()
+                kept = 0
+                applied: list[tuple[_Write, str | None]] = []
+                changes: list[OrderChange] = []
+                for write in writes:
+                    status, values = write.status, write.changes
+                    if status is not None:
+                        if current.get(write.order.pk) != write.order.status or write.order.pk in held:
+                            kept += 1
+                            status = None
+                        else:
+                            values = {**values, "status": status}
+                    if not values and write.lines is None:
+                        continue
+                    applied.append((write, status))
+                    changes.append(OrderChange(write.order.pk, values, write.lines))
+                results = order_update_many(
+                    changes=changes,
+                    channel=CHANNEL,
+                    message=f"Order history refresh from {self.source.label}",
+                    source=StatusSource.ERP,  # the ERP's own cancellation is recorded (with its drift)
+                )
+        except Conflict:
+            for write in writes:
+                self._write(write)
+            return
+        self.counts.held_by_cancellation += kept
+        for (write, status), result in zip(applied, results, strict=True):
+            self._written(write, status, result)
+
+    def _write(self, write: _Write) -> None:
+        """One order's write in its own transaction (the fallback of `_write_many`)."""
+        order, changes, status = write.order, write.changes, write.status
+        try:
+            with transaction.atomic():
+                if status is not None:
+                    current = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
+                    if current != order.status or order.pk in orders_held([order.pk]):
+                        self.counts.held_by_cancellation += 1
+                        status = None
+                    else:
+                        changes = {**changes, "status": status}
+                if not changes and write.lines is None:
+                    return
+                result: Order | DomainError = order_update(
+                    order_id=order.pk,
+                    values=changes,
+                    lines=write.lines,
+                    channel=CHANNEL,
+                    message=f"Order history refresh from {self.source.label}",
+                    source=StatusSource.ERP,
+                )
+        except DomainError as exc:
+            result = exc
+        self._written(write, status, result)
+
+    def _written(self, write: _Write, status: str | None, result: Order | DomainError) -> None:
+        if isinstance(result, DomainError):
+            self.counts.rejected += 1
+            number = write.order.web_order_number
+            self.log.warn(f"Cannot update order {number} from {write.erp.label}: {result.message}")
+            return
         self.counts.updated += 1
         if status is not None:
             self.counts.status_changes += 1
             self._check_mapping(status)
-            self.log.info(f"Order {order.web_order_number}: {order.status} → {status}.")
+            self.log.info(f"Order {write.order.web_order_number}: {write.order.status} → {status}.")
 
     def _drift(self, order: Order, kind: str, erp: ErpOrder, message: str) -> None:
         if order_drift_record(

@@ -174,23 +174,27 @@ class OrderHistoryRefresh(Processor):
         open_orders = (
             Order.objects.filter(website=website, order_date__gte=cutoff)
             .exclude(status__in=source.final_statuses - reconciler.cancelled_statuses)
-            .prefetch_related("lines")
             .order_by("pk")
         )
         last = 0
         swept = 0
         missing: list[str] = []
         while True:
-            page = list(open_orders.filter(pk__gt=last)[:batch_size])
-            if not page:
+            # Ids first (an index-only page), then only the orders step 1 did not see, with their lines.
+            ids = list(open_orders.filter(pk__gt=last).values_list("pk", flat=True)[: max(batch_size, 1000)])
+            if not ids:
                 break
-            last = page[-1].pk
-            batch = [o for o in page if o.pk not in seen]
-            if not batch:
+            last = ids[-1]
+            unseen = [pk for pk in ids if pk not in seen]
+            if not unseen:
                 continue
-            swept += len(batch)
-            found = reconciler.apply(source.orders_for([order_key(o) for o in batch]), ours=batch)
-            missing += [o.web_order_number for o in batch if o.pk not in found]
+            for first in range(0, len(unseen), batch_size):
+                batch = list(open_orders.filter(pk__in=unseen[first : first + batch_size]).prefetch_related("lines"))
+                if not batch:
+                    continue
+                swept += len(batch)
+                found = reconciler.apply(source.orders_for([order_key(o) for o in batch]), ours=batch)
+                missing += [o.web_order_number for o in batch if o.pk not in found]
         if missing:
             reconciler.counts.not_found += len(missing)
             shown = ", ".join(missing[:20]) + (" …" if len(missing) > 20 else "")

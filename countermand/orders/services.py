@@ -32,11 +32,13 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from countermand.customers.models import Customer
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
+from countermand.orders.selectors import orders_held
 from countermand.settings.models import ConfigurationChange
 from countermand.settings.selectors import settings_for
 from countermand.settings.services import configuration_change_record, configuration_changes, configuration_snapshot
@@ -140,7 +142,15 @@ def order_number_check(number: Any, *, field: str) -> str:
     return text
 
 
-def _status_source_check(status: str, *, source: StatusSource) -> None:
+def _statuses_reserved(source: StatusSource) -> frozenset[str]:
+    """The statuses `source` may not give (`_status_source_check`); a batch reads them once."""
+    rules = settings_for()
+    if source == StatusSource.ERP:
+        return frozenset({rules.cancellation_requested_status})
+    return frozenset({rules.cancellation_requested_status, rules.cancelled_status})
+
+
+def _status_source_check(status: str, *, source: StatusSource, reserved: frozenset[str] | None = None) -> None:
     """Refuse a cancellation status that does not come from the cancellation flow or the ERP.
 
     `CancellationRequestedStatus` means "we asked the ERP to cancel and wait for its answer": only the
@@ -153,10 +163,7 @@ def _status_source_check(status: str, *, source: StatusSource) -> None:
     from the ERP through its connection, and a confirmed cancellation's outcome carries it — both pass
     `source=StatusSource.ERP`.
     """
-    rules = settings_for()
-    if status == rules.cancellation_requested_status or (
-        status == rules.cancelled_status and source != StatusSource.ERP
-    ):
+    if status in (reserved if reserved is not None else _statuses_reserved(source)):
         raise StatusReserved(
             f"status {status!r} is set by the cancellation flow only, with its cancellation request and audit "
             "trail: cancel the order with Cancel Order (Admin Console: Sales › Orders; API: POST "
@@ -236,13 +243,36 @@ def _clean(values: Mapping[str, Any], allowed: set[str], what: str) -> dict[str,
     return cleaned
 
 
-def _replace_lines(order: Order, lines: Sequence[Mapping[str, Any]]) -> None:
+def _clean_lines(lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     cleaned = [_clean(line, LINE_FIELDS, "line") for line in lines]
     numbers = [c.get("line_number") for c in cleaned]
     if any(n is None for n in numbers) or len(set(numbers)) != len(numbers):
         raise OrderDataInvalid("Every line needs a distinct line_number.", field="lines")
+    return cleaned
+
+
+def _replace_lines(order: Order, lines: Sequence[Mapping[str, Any]]) -> None:
+    cleaned = _clean_lines(lines)
     order.lines.all().delete()
     OrderLine.objects.bulk_create(OrderLine(order=order, **c) for c in cleaned)
+
+
+def _clean_import(
+    values: Mapping[str, Any], *, source: StatusSource, reserved: frozenset[str] | None = None
+) -> dict[str, Any]:
+    cleaned = _clean(values, ORDER_FIELDS, "order")
+    if not cleaned.get("status"):
+        raise OrderDataInvalid("An imported order needs a status.", field="status")
+    _status_source_check(cleaned["status"], source=source, reserved=reserved)
+    if "order_date" not in cleaned:
+        raise OrderDataInvalid("An imported order needs an order_date.", field="order_date")
+    return cleaned
+
+
+def _exists(web_order_number: str) -> Conflict:
+    return Conflict(
+        f"Order {web_order_number} (or its ERP number) already exists; update it instead.", code="ORDER_EXISTS"
+    )
 
 
 @transaction.atomic
@@ -261,26 +291,110 @@ def order_import(
     OrderDataInvalid for a bad number or field, StatusReserved for a cancellation status the `source` may
     not give (`_status_source_check`)."""
     web_order_number = order_number_check(web_order_number, field="web_order_number")
-    cleaned = _clean(values, ORDER_FIELDS, "order")
-    if not cleaned.get("status"):
-        raise OrderDataInvalid("An imported order needs a status.", field="status")
-    _status_source_check(cleaned["status"], source=source)
-    if "order_date" not in cleaned:
-        raise OrderDataInvalid("An imported order needs an order_date.", field="order_date")
+    cleaned = _clean_import(values, source=source)
     try:
         with transaction.atomic():
             order = Order.objects.create(
                 web_order_number=web_order_number, website=website, customer=customer, **cleaned
             )
     except IntegrityError as exc:
-        raise Conflict(
-            f"Order {web_order_number} (or its ERP number) already exists; update it instead.", code="ORDER_EXISTS"
-        ) from exc
+        raise _exists(web_order_number) from exc
     _replace_lines(order, lines)
     OrderEvent.objects.create(
         order=order, type=OrderEvent.Type.IMPORTED, actor_id=actor_id, channel=channel, new_status=order.status
     )
     return order
+
+
+@dataclass(frozen=True)
+class OrderImport:
+    """One order for `order_import_many`: what `order_import` takes for it."""
+
+    web_order_number: str
+    customer: Customer
+    values: Mapping[str, Any]
+    lines: Sequence[Mapping[str, Any]] = ()
+
+
+def order_import_many(
+    *,
+    website: Website,
+    orders: Sequence[OrderImport],
+    actor_id: int | None = None,
+    channel: str = "api",
+    source: StatusSource = StatusSource.ADMINISTRATOR,
+) -> list[Order | DomainError]:
+    """`order_import` for many orders in one transaction and a handful of queries: the same rows, lines and
+    Imported events. Returns, for each order in turn, the created Order or the error `order_import` would
+    have raised for it (OrderDataInvalid; Conflict when its number exists, or came earlier in `orders`);
+    one order's error keeps out only that order."""
+    results: list[Order | DomainError | None] = [None] * len(orders)
+    reserved = _statuses_reserved(source)
+    prepared: list[tuple[int, OrderImport, dict[str, Any], list[dict[str, Any]]]] = []
+    for index, item in enumerate(orders):
+        try:
+            order_number_check(item.web_order_number, field="web_order_number")
+            cleaned = _clean_import(item.values, source=source, reserved=reserved)
+            prepared.append((index, item, cleaned, _clean_lines(item.lines)))
+        except DomainError as exc:
+            results[index] = exc
+    web = [item.web_order_number for _, item, _, _ in prepared]
+    erp = [cleaned["erp_order_number"] for _, _, cleaned, _ in prepared if cleaned.get("erp_order_number")]
+    taken = set()
+    if prepared:
+        for web_number, erp_number in Order.objects.filter(
+            Q(web_order_number__in=web) | Q(erp_order_number__in=erp)
+        ).values_list("web_order_number", "erp_order_number"):
+            taken |= {("web", web_number), ("erp", erp_number)}
+    fresh = []
+    for entry in prepared:
+        index, item, cleaned, _ = entry
+        keys = {("web", item.web_order_number)} | (
+            {("erp", cleaned["erp_order_number"])} if cleaned.get("erp_order_number") else set()
+        )
+        if keys & taken:
+            results[index] = _exists(item.web_order_number)
+            continue
+        taken |= keys
+        fresh.append(entry)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                created = Order.objects.bulk_create(
+                    Order(web_order_number=item.web_order_number, website=website, customer=item.customer, **cleaned)
+                    for _, item, cleaned, _ in fresh
+                )
+        except IntegrityError:
+            # Another writer imported one of them meanwhile: one at a time, so that only that one fails.
+            for index, item, _, _ in fresh:
+                try:
+                    results[index] = order_import(
+                        web_order_number=item.web_order_number,
+                        website=website,
+                        customer=item.customer,
+                        values=item.values,
+                        lines=item.lines,
+                        actor_id=actor_id,
+                        channel=channel,
+                        source=source,
+                    )
+                except DomainError as exc:
+                    results[index] = exc
+            return [r for r in results if r is not None]
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, **line)
+            for order, (_, _, _, lines) in zip(created, fresh, strict=True)
+            for line in lines
+        )
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order=order, type=OrderEvent.Type.IMPORTED, actor_id=actor_id, channel=channel, new_status=order.status
+            )
+            for order in created
+        )
+    for order, (index, _, _, _) in zip(created, fresh, strict=True):
+        results[index] = order
+    return [r for r in results if r is not None]
 
 
 @transaction.atomic
@@ -338,6 +452,106 @@ def order_update(
             data=data,
         )
     return order
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """One order for `order_update_many`: what `order_update` takes for it."""
+
+    order_id: int
+    values: Mapping[str, Any]
+    lines: Sequence[Mapping[str, Any]] | None = None
+
+
+def order_update_many(
+    *,
+    changes: Sequence[OrderChange],
+    actor_id: int | None = None,
+    channel: str = "api",
+    message: str = "",
+    source: StatusSource = StatusSource.ADMINISTRATOR,
+) -> list[Order | DomainError]:
+    """`order_update` for many orders in one transaction and a handful of queries: the same fields, lines,
+    status rule and events. Returns, for each change in turn, the updated Order or the error that kept that
+    one out (NotFound, OrderDataInvalid).
+
+    The status holds are asked only about the orders a registered held-orders lookup names
+    (`selectors.orders_held`, one query for the batch): a status hold registers a lookup of the orders it
+    holds (cancellations does both). Raises Conflict — and writes nothing — when an ERP order number
+    would be taken twice; the caller may then update the orders one at a time.
+    """
+    reserved = _statuses_reserved(source)
+    with transaction.atomic():
+        ids = [c.order_id for c in changes]
+        locked = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        asked = {
+            c.order_id
+            for c in changes
+            if c.order_id in locked and "status" in c.values and c.values["status"] != locked[c.order_id].status
+        }
+        holding = orders_held(asked) if asked else set()
+        now = timezone.now()
+        results: list[Order | DomainError] = []
+        updates: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        replaced: list[tuple[Order, list[dict[str, Any]]]] = []
+        events = []
+        for change in changes:
+            order = locked.get(change.order_id)
+            if order is None:
+                results.append(NotFound("The order no longer exists.", code="ORDER_NOT_FOUND"))
+                continue
+            try:
+                cleaned = _clean(change.values, ORDER_FIELDS, "order")
+                lines = None if change.lines is None else _clean_lines(change.lines)
+                if cleaned.get("status") is not None and cleaned["status"] != order.status:
+                    _status_source_check(cleaned["status"], source=source, reserved=reserved)
+            except DomainError as exc:
+                results.append(exc)
+                continue
+            erp_status = cleaned.pop("status", None)
+            old_status = order.status
+            held = None
+            if erp_status is not None and erp_status != order.status:
+                held = _status_held(order, erp_status) if order.pk in holding else None
+                if held is None:
+                    cleaned["status"] = erp_status
+            changed = {k: v for k, v in cleaned.items() if getattr(order, k) != v}
+            for key, value in changed.items():
+                setattr(order, key, value)
+            if changed:
+                order.updated_at = now
+                updates.setdefault(tuple(sorted(changed.items())), []).append(order.pk)
+            if lines is not None:
+                replaced.append((order, lines))
+            news = held is not None and held.news
+            if changed or lines is not None or news:
+                data: dict[str, Any] = {"fields": sorted(changed), "lines": lines is not None}
+                if held is not None:
+                    data.update(erp_status=erp_status, held_by=held.reason)
+                events.append(
+                    OrderEvent(
+                        order=order,
+                        type=OrderEvent.Type.STATUS_CHANGED if "status" in changed else OrderEvent.Type.UPDATED,
+                        actor_id=actor_id,
+                        channel=channel,
+                        old_status=old_status,
+                        new_status=order.status,
+                        message=message or (_held_message(erp_status or "", held.reason) if news and held else ""),
+                        data=data,
+                    )
+                )
+            results.append(order)
+        try:
+            with transaction.atomic():
+                for values, ids in updates.items():  # one UPDATE per distinct set of new values
+                    Order.objects.filter(pk__in=ids).update(**dict(values), updated_at=now)
+        except IntegrityError as exc:
+            raise Conflict("Another order already has that ERP order number.", code="ORDER_EXISTS") from exc
+        if replaced:
+            OrderLine.objects.filter(order__in=[order for order, _ in replaced]).delete()
+            OrderLine.objects.bulk_create(OrderLine(order=order, **line) for order, lines in replaced for line in lines)
+        OrderEvent.objects.bulk_create(events)
+    return results
 
 
 def _held_message(erp_status: str, held: str) -> str:

@@ -14,8 +14,9 @@ from countermand.integration.models import IntegrationConnection, IntegrationJob
 from countermand.integration.plugin import ConnectionInfo, ConnectionType, ErpOrder, ErpOrderLine, JobLogger, OrderKey
 from countermand.integration.registry import registry
 from countermand.integration.services import job_definition_save, job_enqueue
-from countermand.integration.testing import run_due_jobs
+from countermand.integration.testing import ListLogger, run_due_jobs
 from countermand.orders.models import Order
+from countermand.orders.reconcile import OrderHistoryReconciler
 from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,9 +50,9 @@ def ledger_type() -> Iterator[ConnectionType]:
 
 
 def erp_order(number: str, status: str, **fields) -> ErpOrder:
+    fields.setdefault("erp_order_number", f"L-{number}")
     return ErpOrder(
         web_order_number=number,
-        erp_order_number=f"L-{number}",
         customer_number="C1000",
         status=status,
         erp_state=status.lower(),
@@ -103,14 +104,7 @@ def test_the_refresh_is_refused_for_a_connection_type_without_an_order_source(sh
         )
 
 
-@pytest.mark.usefixtures("ledger_type")
-def test_the_refresh_records_an_erp_cancellation_and_skips_an_order_number_it_may_not_store(shop):
-    """The ERP's own cancellation is its word (DESIGN §4: the status is taken and a drift recorded); an
-    order number holding a `/` is refused by the one order-number rule, logged, and the rest goes on."""
-    known = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", status="Submitted")
-    LEDGER["W1"] = erp_order("W1", "Cancelled")
-    LEDGER["W/2"] = erp_order("W/2", "Submitted", order_date=datetime.date(2025, 3, 1))
-    LEDGER["W3"] = erp_order("W3", "Cancelled", order_date=datetime.date(2025, 3, 1))
+def ledger_refresh(shop) -> IntegrationJob:
     connection = ConnectionFactory(name="Ledger", type_name="Ledger", url="")
     definition = JobDefinitionFactory(
         name="OrderHistoryRefresh",
@@ -123,6 +117,71 @@ def test_the_refresh_records_an_erp_cancellation_and_skips_an_order_number_it_ma
     job = job_enqueue(definition=definition)
     run_due_jobs()
     job.refresh_from_db()
+    assert job.status in (IntegrationJob.Status.SUCCESS, IntegrationJob.Status.SUCCESS_WITH_WARNINGS), job.error
+    return job
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_a_batch_imports_each_new_order_once_and_rejects_only_the_bad_ones(shop):
+    LEDGER["W1"] = erp_order("W1", "Submitted", order_date=datetime.date(2025, 3, 1))
+    LEDGER["W2"] = erp_order("W2", "Submitted")  # no order date: cannot be imported
+    LEDGER["W3"] = erp_order(
+        "W3",
+        "Submitted",
+        order_date=datetime.date(2025, 3, 1),
+        lines=(ErpOrderLine(line_number=1, product_number="A"), ErpOrderLine(line_number=1, product_number="B")),
+    )
+    LEDGER["W1 again"] = erp_order("W1", "Submitted", order_date=datetime.date(2025, 3, 1))  # the ERP sent it twice
+
+    result = ledger_refresh(shop).result
+
+    assert (result["imported"], result["rejected"]) == (1, 3)
+    assert list(Order.objects.values_list("web_order_number", flat=True)) == ["W1"]
+
+
+def test_an_erp_number_taken_by_another_order_fails_that_order_alone(shop):
+    taken = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", erp_order_number="L-W1")
+    second = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W2", erp_order_number="X-2")
+    third = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W3", erp_order_number="L-W3")
+    logger = ListLogger()
+    reconciler = OrderHistoryReconciler(
+        website=shop.website,
+        customers={"C1000": shop.customer.pk},
+        source=LedgerSource(None, "Cancelled", logger),  # type: ignore[arg-type]
+        cancelled_statuses=frozenset({"Cancelled"}),
+        logger=logger,
+    )
+    # As the status sweep asks: only our W2 and W3. The ERP gives W2 the number of our W1.
+    reconciler.apply(
+        [erp_order("W2", "Shipped", erp_order_number="L-W1"), erp_order("W3", "Shipped")],
+        ours=list(Order.objects.filter(pk__in=[second.pk, third.pk]).prefetch_related("lines")),
+    )
+
+    for order in (taken, second, third):
+        order.refresh_from_db()
+    assert (second.status, second.erp_order_number, third.status, taken.status) == (
+        "Submitted",
+        "X-2",
+        "Shipped",
+        "Submitted",
+    )
+    counts = reconciler.counts
+    assert (counts.updated, counts.status_changes, counts.rejected) == (1, 1, 1)
+    assert logger.messages("Warn") == [
+        "Cannot update order W2 from L-W1: Another order already has that ERP order number."
+    ]
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_the_refresh_records_an_erp_cancellation_and_skips_an_order_number_it_may_not_store(shop):
+    """The ERP's own cancellation is its word (DESIGN §4: the status is taken and a drift recorded); an
+    order number holding a `/` is refused by the one order-number rule, logged, and the rest goes on."""
+    known = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", status="Submitted")
+    LEDGER["W1"] = erp_order("W1", "Cancelled")
+    LEDGER["W/2"] = erp_order("W/2", "Submitted", order_date=datetime.date(2025, 3, 1))
+    LEDGER["W3"] = erp_order("W3", "Cancelled", order_date=datetime.date(2025, 3, 1))
+
+    job = ledger_refresh(shop)
 
     assert job.status == IntegrationJob.Status.SUCCESS_WITH_WARNINGS, job.error
     assert (job.result["imported"], job.result["rejected"]) == (1, 1)
