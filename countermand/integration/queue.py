@@ -36,7 +36,7 @@ from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from countermand.integration import outcomes
@@ -244,49 +244,64 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
 
 def _erp_jobs_pick(now: datetime.datetime, room: int) -> tuple[list[tuple[int, int, int, int, int | None]], set[int]]:
     """Within the claim's transaction: pick up to `room` due jobs of ERP connections, each connection's
-    breaker and `max_concurrent_jobs` honoured. Returns the rows picked and the ids of breaker probes."""
-    due = IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now)
-    # Lock the connections that have due jobs, in id order (no deadlock between claimers): claimers of
-    # the same ERP take turns, so the InProcess count they read is exact and max_concurrent_jobs holds
-    # across all workers. Connections with nothing due stay unlocked.
-    connections = list(
-        IntegrationConnection.objects.select_for_update()
-        .filter(is_active=True)
-        .filter(Exists(due.filter(connection_id=OuterRef("pk"))))
-        .order_by("id")
-        .only("id", "max_concurrent_jobs", "breaker_state", "breaker_open_until")
-    )
-    running = dict(
-        IntegrationJob.objects.filter(status=Status.IN_PROCESS, connection__isnull=False)
-        .values_list("connection_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    random.shuffle(connections)  # no ERP starves another
-    picked: list[tuple[int, int, int, int, int | None]] = []
-    probes: set[int] = set()
-    for conn in connections:
-        left = room - len(picked)
-        if left <= 0:
-            break
-        in_process = running.get(conn.pk, 0)
-        probe = conn.breaker_state != Breaker.CLOSED
-        if conn.breaker_state == Breaker.OPEN and conn.breaker_open_until and conn.breaker_open_until > now:
-            continue
-        capacity = (1 if in_process == 0 else 0) if probe else conn.max_concurrent_jobs - in_process
-        take = min(capacity, left)
-        if take <= 0:
-            continue
-        rows = list(
-            due.filter(connection_id=conn.pk)
-            .order_by("schedule_at", "id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "attempt", "max_attempts", "definition_id", "connection_id")[:take]
+    breaker and `max_concurrent_jobs` honoured. Returns the rows picked and the ids of breaker probes.
+    Plain SQL, as the free path: a worker under a connection limit claims a job or two per freed slot,
+    so this runs about once per ERP job."""
+    jobs, connections = IntegrationJob._meta.db_table, IntegrationConnection._meta.db_table
+    at = db_connection.ops.adapt_datetimefield_value(now)
+    lock = " FOR UPDATE" if db_connection.features.has_select_for_update else ""
+    skip = " FOR UPDATE SKIP LOCKED" if db_connection.features.has_select_for_update_skip_locked else ""
+    queued, running_status = Status.QUEUED.value, Status.IN_PROCESS.value
+    with db_connection.cursor() as cursor:
+        # Lock the connections that have due jobs, in id order (no deadlock between claimers): claimers of
+        # the same ERP take turns, so the InProcess count they read is exact and max_concurrent_jobs holds
+        # across all workers. Connections with nothing due stay unlocked.
+        cursor.execute(
+            f"SELECT c.id, c.max_concurrent_jobs, c.breaker_state, "
+            f"(c.breaker_state = %s AND c.breaker_open_until IS NOT NULL AND c.breaker_open_until > %s) "
+            f"FROM {connections} c WHERE c.is_active AND EXISTS (SELECT 1 FROM {jobs} j WHERE "
+            f"j.connection_id = c.id AND j.status = %s AND j.schedule_at <= %s) ORDER BY c.id{lock}",
+            [Breaker.OPEN.value, at, queued, at],
         )
-        if rows and probe:
-            IntegrationConnection.objects.filter(pk=conn.pk).update(breaker_state=Breaker.HALF_OPEN)
-            probes.update(row[0] for row in rows)
-        picked += rows
+        candidates = cursor.fetchall()
+        if not candidates:
+            return [], set()
+        marks = ", ".join(["%s"] * len(candidates))
+        cursor.execute(
+            f"SELECT connection_id, COUNT(*) FROM {jobs} WHERE status = %s AND connection_id IN ({marks}) "
+            "GROUP BY connection_id",
+            [running_status, *(row[0] for row in candidates)],
+        )
+        running = dict(cursor.fetchall())
+        random.shuffle(candidates)  # no ERP starves another
+        picked: list[tuple[int, int, int, int, int | None]] = []
+        probes: set[int] = set()
+        for connection_id, max_concurrent, breaker_state, still_open in candidates:
+            left = room - len(picked)
+            if left <= 0:
+                break
+            if still_open:
+                continue
+            in_process = running.get(connection_id, 0)
+            probe = breaker_state != Breaker.CLOSED
+            capacity = (1 if in_process == 0 else 0) if probe else max_concurrent - in_process
+            take = min(capacity, left)
+            if take <= 0:
+                continue
+            cursor.execute(
+                f"SELECT id, attempt, max_attempts, definition_id, connection_id FROM {jobs} "
+                "WHERE connection_id = %s AND status = %s AND schedule_at <= %s "
+                f"ORDER BY schedule_at, id LIMIT %s{skip}",
+                [connection_id, queued, at, take],
+            )
+            rows = cursor.fetchall()
+            if rows and probe:
+                cursor.execute(
+                    f"UPDATE {connections} SET breaker_state = %s WHERE id = %s",
+                    [Breaker.HALF_OPEN.value, connection_id],
+                )
+                probes.update(row[0] for row in rows)
+            picked += [tuple(row) for row in rows]
     return picked, probes
 
 
