@@ -13,7 +13,6 @@ import dj_database_url
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models.functions import Now
 from django.utils import timezone
 
 _sqlite_writer = threading.RLock()
@@ -103,9 +102,3 @@ def db_now() -> datetime.datetime:
         (value,) = cursor.fetchone()
     moment: datetime.datetime = value
     return moment.astimezone(datetime.UTC)
-
-
-def db_now_expression() -> Now | datetime.datetime:
-    """`db_now` for use inside a query, without a round trip of its own: SQL's `statement_timestamp()`
-    on PostgreSQL; on SQLite this host's clock as a value (SQLite's own has milliseconds only)."""
-    return Now() if connection.vendor == "postgresql" else timezone.now()

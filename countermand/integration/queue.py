@@ -121,11 +121,6 @@ def backoff_seconds(base: float, attempt: int, rng: random.Random | None = None)
     return delay / 2 + jitter * delay / 2
 
 
-def due_jobs_exist(now: datetime.datetime | None = None) -> bool:
-    """A cheap read (no write lock): is any queued job due?"""
-    return IntegrationJob.objects.filter(status=Status.QUEUED, schedule_at__lte=now or timezone.now()).exists()
-
-
 def next_schedule_at() -> datetime.datetime | None:
     """When the next queued job that is not yet due becomes due (None when there is none)."""
     moment: datetime.datetime | None = IntegrationJob.objects.filter(
