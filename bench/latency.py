@@ -33,7 +33,6 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
 
 import httpx  # noqa: E402
 
@@ -48,13 +47,9 @@ def free_port() -> int:
 
 
 def fresh_postgres(url: str) -> None:
-    import psycopg
+    from countermand.devtools.databases import database_recreate
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(url.replace(parsed.path, "/postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(url)
 
 
 def percentiles(values: list[float]) -> str:

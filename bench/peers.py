@@ -39,7 +39,6 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import venv  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = ROOT / "bench" / ".peers-venv"
@@ -61,13 +60,9 @@ def peers_python() -> Path:
 
 
 def recreate_database(url: str) -> None:
-    import psycopg
+    from countermand.devtools.databases import database_recreate
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(url.replace(parsed.path, "/postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_recreate(url)
 
 
 # The peers' side, run by the peer venv's interpreter: `driver.py procrastinate|pgqueuer URL N C`.

@@ -48,17 +48,9 @@ JOB_TABLE = "integration_integrationjob"
 
 def fresh_database(url: str) -> None:
     """Create an empty, migrated database at `url` (PostgreSQL: dropped first)."""
-    parsed = urlparse(url)
-    if parsed.scheme.startswith("postgres"):
-        import psycopg
+    from countermand.devtools.databases import database_fresh
 
-        name = parsed.path.lstrip("/")
-        admin = url.replace(parsed.path, "/postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "countermand", "manage", "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    database_fresh(url)
 
 
 def django_setup(url: str) -> None:

@@ -46,7 +46,6 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,19 +147,9 @@ class OrdersErp(FakeHttpErp):
 
 def fresh_database(url: str) -> None:
     """Create an empty, migrated database at `url` (PostgreSQL: dropped first)."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(parsed.path + suffix).unlink(missing_ok=True)
-    elif parsed.scheme.startswith("postgres"):
-        import psycopg
+    from countermand.devtools.databases import database_fresh
 
-        name = parsed.path.lstrip("/")
-        with psycopg.connect(url.replace(parsed.path, "/postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "countermand", "manage", "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    database_fresh(url)
 
 
 def django_setup(url: str) -> None:
