@@ -277,14 +277,16 @@ def webhook_event_publish(event: DomainEvent) -> list[WebhookDelivery]:
     """The domain-event listener (registered in `WebhooksConfig.ready()`): one delivery, and its job, per
     active subscription that wants `event.type` for the order's website — inside the publishing
     transaction, so the event is sent if and only if the change it reports commits."""
-    order = Order.objects.filter(pk=event.order_id).values("website_id").first()
-    if order is None:
-        return []
-    wanted = [
+    # Subscriptions first: with none that wants this type, an event costs this one query.
+    candidates = [
         s
         for s in WebhookSubscription.objects.filter(is_active=True).select_related("connection")
-        if event.type in s.event_types and s.website_id in (None, order["website_id"])
+        if event.type in s.event_types
     ]
+    if not candidates:
+        return []
+    website_id = Order.objects.filter(pk=event.order_id).values_list("website_id", flat=True).first()
+    wanted = [s for s in candidates if website_id is not None and s.website_id in (None, website_id)]
     if not wanted:
         return []
     if any(s.ordered for s in wanted):

@@ -357,3 +357,18 @@ def test_all_event_types_are_the_contract(db):
     from countermand.core.events import DomainEventType
 
     assert [t.value for t in DomainEventType] == ALL_EVENTS
+
+
+def test_metrics_show_attempts_deliveries_and_latency_per_target(erp_shop, receiver):
+    from countermand.integration.metrics import metrics_exposition
+
+    subscription = subscribe(receiver, event_types=["cancellation.requested"])
+    cancel(erp_shop)
+    drain()
+    text = metrics_exposition().decode()
+    target = f'subscription="{subscription.pk}"'
+    assert f'countermand_webhook_attempts_total{{result="2xx",{target}}}' in text
+    assert f'countermand_webhook_deliveries{{state="Delivered",{target}}} 1.0' in text
+    assert f"countermand_webhook_subscription_active{{{target}}} 1.0" in text
+    connection = IntegrationConnection.objects.get(pk=subscription.connection_id).name
+    assert f'countermand_erp_request_seconds_count{{connection="{connection}",result="2xx"}}' in text
