@@ -250,10 +250,11 @@ SETTINGS: dict[str, SettingDefinition] = {
         SettingDefinition(
             "WebhookNotifyEmail",
             "Webhooks",
-            STRING,
-            "",
-            "Comma-separated addresses told when a webhook subscription is disabled (empty: the superusers).",
-            max_length=500,
+            LIST,
+            [],
+            "Addresses told when a webhook subscription is disabled (none: the active superusers).",
+            max_length=254,
+            max_items=20,
         ),
     ]
 }

@@ -438,7 +438,7 @@ def _notify_disabled(subscription_id: int) -> None:
     subscription = WebhookSubscription.objects.filter(pk=subscription_id).first()
     if subscription is None:
         return
-    configured = [a.strip() for a in settings_for().webhook_notify_email.split(",") if a.strip()]
+    configured = settings_for().webhook_notify_email
     recipients = configured or list(
         get_user_model()
         .objects.filter(is_superuser=True, is_active=True)

@@ -236,7 +236,7 @@ def test_a_streak_of_failures_disables_the_subscription_with_an_email_and_holds_
     erp_shop, receiver, django_capture_on_commit_callbacks
 ):
     setting_set(name="WebhookFailureStreakLimit", value=3)
-    setting_set(name="WebhookNotifyEmail", value="ops@example.com")
+    setting_set(name="WebhookNotifyEmail", value=["ops@example.com"])
     subscription = subscribe(receiver, event_types=["cancellation.requested"])
     JobDefinition.objects.filter(name="WebhookDelivery").update(max_retries=20)
     IntegrationConnection.objects.filter(pk=subscription.connection_id).update(breaker_threshold=100)
