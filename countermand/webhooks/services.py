@@ -147,6 +147,7 @@ def subscription_save(
             if subscription.pk
             else None
         )
+        secret_changed = stored is None
         if stored is None:
             if not secret:
                 raise ValidationFailed(
@@ -163,8 +164,16 @@ def subscription_save(
             )
             subscription.set_secret(secret)
         else:
+            # What the worker writes (the streak, a disabling) and the secrets come from the locked row, not
+            # from the caller's copy, which may be older.
             subscription.connection_id = stored.connection_id
+            subscription.failure_streak = stored.failure_streak
+            subscription.disabled_at, subscription.disabled_reason = stored.disabled_at, stored.disabled_reason
+            subscription.secret_encrypted = stored.secret_encrypted
+            subscription.previous_secret_encrypted = stored.previous_secret_encrypted
+            subscription.previous_secret_expires_at = stored.previous_secret_expires_at
             if secret and secret != stored.secrets(now=timezone.now())[0]:
+                secret_changed = True
                 hours = settings_for().webhook_secret_overlap_hours
                 subscription.previous_secret_encrypted = stored.secret_encrypted
                 subscription.previous_secret_expires_at = timezone.now() + datetime.timedelta(hours=hours)
@@ -177,7 +186,7 @@ def subscription_save(
         _connection_sync(subscription)
         before = configuration_snapshot(stored, exclude=SUBSCRIPTION_UNAUDITED) if stored is not None else {}
         changes = configuration_changes(before, configuration_snapshot(subscription, exclude=SUBSCRIPTION_UNAUDITED))
-        if secret:
+        if secret_changed:
             changes["secret"] = [HIDDEN if stored is not None else None, HIDDEN]
         configuration_change_record(
             kind=AUDIT_KIND,
