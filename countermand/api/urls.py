@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from countermand.api.errors import api_not_found
-from countermand.api.views import admin, auth, orders
+from countermand.api.views import admin, auth, orders, webhooks
 
 app_name = "api"
 
@@ -16,6 +16,8 @@ router.register("integrationconnections", admin.ConnectionViewSet, basename="adm
 router.register("jobdefinitions", admin.JobDefinitionViewSet, basename="admin-jobdefinition")
 router.register("integrationjobs", admin.IntegrationJobViewSet, basename="admin-integrationjob")
 router.register("cancellations", admin.CancellationViewSet, basename="admin-cancellation")
+router.register("webhooksubscriptions", webhooks.WebhookSubscriptionViewSet, basename="admin-webhooksubscription")
+router.register("webhookdeliveries", webhooks.WebhookDeliveryViewSet, basename="admin-webhookdelivery")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

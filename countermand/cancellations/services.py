@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationRequest
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
+from countermand.core.events import DomainEventType, domain_event_publish
 from countermand.integration.models import JobDefinition
 from countermand.integration.services import job_enqueue
 from countermand.orders.models import Order, OrderEvent
@@ -187,6 +188,9 @@ def order_cancel_request(
                         f"{settings.order_cancel_job_name} job definition exists.",
                     )
                     logger.warning("order %s cancelled locally only: no active cancel job", order)
+                    domain_event_publish(
+                        DomainEventType.CANCELLATION_LOCAL_ONLY, order_id=order.pk, cancellation_id=request.pk
+                    )
                 else:
                     request.save()
                     _enqueue_cancel_job(request, order, definition)
@@ -204,6 +208,9 @@ def order_cancel_request(
                         job_id=request.job_id,
                         forced=force,
                     )
+                    domain_event_publish(
+                        DomainEventType.CANCELLATION_REQUESTED, order_id=order.pk, cancellation_id=request.pk
+                    )
         except IntegrityError as exc:
             # Another transaction opened a request first (possible where row locks are not taken).
             raise OrderNotCancellable(
@@ -220,6 +227,7 @@ def cancellation_mark_sent(*, request_id: int) -> CancellationRequest:
             request.state = State.SENT
             request.save(update_fields=["state", "updated_at"])
             _event(order, OrderEvent.Type.CANCELLATION_SENT, actor_id=None, request_id=request.pk)
+            domain_event_publish(DomainEventType.CANCELLATION_SENT, order_id=order.pk, cancellation_id=request.pk)
     return request
 
 
@@ -248,6 +256,7 @@ def cancellation_confirm(
             data={"request_id": request.pk, "erp_reference": erp_reference},
             source=StatusSource.ERP,  # the ERP's confirmation
         )
+        domain_event_publish(DomainEventType.CANCELLATION_CONFIRMED, order_id=order.pk, cancellation_id=request.pk)
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
 
@@ -274,6 +283,7 @@ def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationReque
             data={"request_id": request.pk},
             source=StatusSource.ERP,  # the ERP's latest word, kept by the status hold
         )
+        domain_event_publish(DomainEventType.CANCELLATION_DENIED, order_id=order.pk, cancellation_id=request.pk)
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
 
@@ -308,6 +318,7 @@ def cancellation_fail(*, request_id: int, error: str) -> CancellationRequest:
         request.erp_message = error
         request.save()
         _event(order, OrderEvent.Type.CANCELLATION_FAILED, actor_id=None, message=error, request_id=request.pk)
+        domain_event_publish(DomainEventType.CANCELLATION_FAILED, order_id=order.pk, cancellation_id=request.pk)
     return request
 
 

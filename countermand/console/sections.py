@@ -58,6 +58,8 @@ SECTIONS: tuple[Section, ...] = (
             Entry("Connections", "Connection", model="integration.IntegrationConnection"),
             Entry("Job Definitions", "JobDefinition", model="integration.JobDefinition"),
             Entry("Job History", "IntegrationJob", model="integration.IntegrationJob"),
+            Entry("Webhook Subscriptions", "WebhookSubscription", model="webhooks.WebhookSubscription"),
+            Entry("Webhook Deliveries", "WebhookDelivery", model="webhooks.WebhookDelivery"),
         ),
     ),
     Section("websites", "Websites", (Entry("Websites", "Website", model="websites.Website"),)),
@@ -103,6 +105,8 @@ OBJECT_NAMES = {
     "customers.BuyerAccount": "Buyer Account",
     "auth.User": "User",
     "auth.Group": "Admin Role",
+    "webhooks.WebhookSubscription": "Webhook Subscription",
+    "webhooks.WebhookDelivery": "Webhook Delivery",
 }
 
 

@@ -66,9 +66,25 @@ def _declaration_problem(processor: type[Processor]) -> str:
     return ""
 
 
+_app_plugins: list[tuple[Any, str]] = []
+
+
+def app_plugins_register(item: Any, *, source: str) -> None:
+    """Register processors or connection types that an installed Django app of this project ships with
+    its own models (e.g. the webhooks app's delivery processor), from its `AppConfig.ready()`.
+
+    Entry points are for packages installed on their own; an app that is part of Countermand registers
+    here instead, so that its processors come and go with the app in INSTALLED_APPS. `item` is what an
+    entry point may name: a Processor subclass, a ConnectionType, or a list of them.
+    """
+    if all(registered is not item for registered, _ in _app_plugins):
+        _app_plugins.append((item, source))
+        registry.cache_clear()  # built already (a check ran first): rebuilt with this item on next use
+
+
 @functools.cache
 def registry() -> Registry:
-    """The registry, built once per process from the installed entry points."""
+    """The registry, built once per process from the installed entry points and the apps' plugins."""
     reg = Registry()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -76,6 +92,8 @@ def registry() -> Registry:
         except Exception as exc:  # a broken plugin must not take the product down; check reports it
             logger.exception("cannot load processor plugin %s", ep.value)
             reg.load_errors.append(f"entry point {ep.name} ({ep.value}) failed to load: {exc}")
+    for item, source in _app_plugins:
+        reg.add(item, source)
     return reg
 
 

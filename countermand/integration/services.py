@@ -108,12 +108,16 @@ def job_enqueue(
     requested_by: Any = None,
     requested_by_id: int | None = None,
     retry_of_id: int | None = None,
+    connection_id: int | None = None,
 ) -> IntegrationJob:
     """Queue a run of `definition`. Call it inside the business transaction: the row is the outbox.
 
     Without an `idempotency_key` the job gets a fresh one, kept by every attempt of the job, so an ERP
     that honours the `Idempotency-Key` header applies the job once however often it is delivered.
     `handler` names the registered JobHandler told of the job's final outcome (`handlers.py`).
+    `connection_id` sends this job to another connection than the definition's (one definition serving
+    many targets, e.g. a webhook delivery per subscriber): that connection's breaker, concurrency limit and
+    latency metric apply to it, and the processors get it as `context.connection`.
     Raises JobParameterError for a bad parameter value (nothing is queued) and DuplicateJob when an
     open job with the same dedupe key (or a job for the same schedule slot) exists.
     """
@@ -125,7 +129,7 @@ def job_enqueue(
         with transaction.atomic():
             job = IntegrationJob.objects.create(
                 definition=definition,
-                connection_id=definition.connection_id,
+                connection_id=connection_id if connection_id is not None else definition.connection_id,
                 order=order,
                 schedule_at=schedule_at or db_now(),  # the clock claims compare with
                 max_attempts=definition.max_retries + 1,

@@ -36,6 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from countermand.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from countermand.core.events import DomainEventType, domain_event_publish
 from countermand.customers.models import Customer
 from countermand.orders.models import Order, OrderDrift, OrderEvent, OrderLine, OrderStatusMapping
 from countermand.orders.selectors import orders_held
@@ -629,7 +630,7 @@ def order_drift_record(*, order_id: int, kind: str, our_status: str, erp_status:
         raise ValidationFailed(f"Unknown drift kind {kind!r}.", code="INVALID_DRIFT_KIND")
     if OrderDrift.objects.filter(order_id=order_id, kind=kind, resolved_at__isnull=True).exists():
         return False
-    OrderDrift.objects.create(
+    drift = OrderDrift.objects.create(
         order_id=order_id, kind=kind, our_status=our_status, erp_status=erp_status, message=message
     )
     OrderEvent.objects.create(
@@ -640,6 +641,7 @@ def order_drift_record(*, order_id: int, kind: str, our_status: str, erp_status:
         message=message or f"ERP status {erp_status} contradicts {our_status}",
         data={"kind": kind},
     )
+    domain_event_publish(DomainEventType.ORDER_DRIFT_FOUND, order_id=order_id, drift_id=drift.pk)
     return True
 
 

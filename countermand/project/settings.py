@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "countermand.orders",
     "countermand.integration",
     "countermand.cancellations",
+    "countermand.webhooks",
     "countermand.sandbox_erp",
     "countermand.storefront",
     "countermand.api",

@@ -231,6 +231,31 @@ SETTINGS: dict[str, SettingDefinition] = {
             "Shows the ERP order number on the storefront.",
             scope=WEBSITE,
         ),
+        SettingDefinition(
+            "WebhookFailureStreakLimit",
+            "Webhooks",
+            INT,
+            20,
+            "Failed delivery attempts in a row after which a webhook subscription is disabled (0: never).",
+            max_value=10_000,
+        ),
+        SettingDefinition(
+            "WebhookSecretOverlapHours",
+            "Webhooks",
+            INT,
+            24,
+            "Hours the previous signing secret of a webhook subscription still signs after it was replaced.",
+            max_value=24 * 90,
+        ),
+        SettingDefinition(
+            "WebhookNotifyEmail",
+            "Webhooks",
+            LIST,
+            [],
+            "Addresses told when a webhook subscription is disabled (none: the active superusers).",
+            max_length=254,
+            max_items=20,
+        ),
     ]
 }
 

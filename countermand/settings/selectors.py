@@ -90,6 +90,9 @@ class Settings:
     cancellation_window_days: int
     show_order_status: bool
     show_erp_order_number: bool
+    webhook_failure_streak_limit: int
+    webhook_secret_overlap_hours: int
+    webhook_notify_email: list[str]
 
 
 _ANNOTATIONS = {BOOL: "bool", INT: "int", STRING: "str", CHOICE: "str", LIST: "list[str]"}

@@ -66,6 +66,11 @@ def page(buyer_ok: int, other_buyer: int) -> dict[str, int]:
 MAPPING = {"erpOrderStatus": "Backordered", "displayName": "Back-ordered", "allowCancellation": False}
 CONNECTION = {"name": "New ERP", "typeName": "WebService", "url": "https://erp.example.com/api"}
 DEFINITION = {"name": "Nightly", "jobType": "Report", "integrationProcessor": "NoOp"}
+WEBHOOK = {
+    "url": "http://127.0.0.1:9/hooks",
+    "eventTypes": ["cancellation.confirmed"],
+    "secret": "whsec_" + "A" * 43 + "=",
+}
 IMPORT = {
     "webOrderNumber": "WEB-9100",
     "customerNumber": "C1000",
@@ -175,6 +180,29 @@ ROWS = [
     Row("GET", "/api/v1/admin/cancellations/{failed_cancellation}", admin_read()),
     Row("POST", "/api/v1/admin/cancellations/{failed_cancellation}/resend", admin_write(OA, 200)),
     Row("GET", "/api/v1/admin/setup/check", admin_read()),
+    # --- admin: webhooks
+    Row("GET", "/api/v1/admin/webhooksubscriptions", admin_read()),
+    Row("GET", "/api/v1/admin/webhooksubscriptions/{webhook_subscription}", admin_read()),
+    Row("POST", "/api/v1/admin/webhooksubscriptions", admin_write(IA, 201), body=lambda ids: WEBHOOK),
+    Row(
+        "PUT",
+        "/api/v1/admin/webhooksubscriptions/{webhook_subscription}",
+        admin_write(IA, 200),
+        body=lambda ids: {**WEBHOOK, "description": "changed"},
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/admin/webhooksubscriptions/{webhook_subscription}",
+        admin_write(IA, 200),
+        body={"ordered": True},
+    ),
+    Row("DELETE", "/api/v1/admin/webhooksubscriptions/{webhook_subscription}", admin_write(IA, 204)),
+    Row("POST", "/api/v1/admin/webhooksubscriptions/{webhook_subscription}/test", admin_write(IA, 202)),
+    Row("GET", "/api/v1/admin/webhookdeliveries", admin_read()),
+    Row("GET", "/api/v1/admin/webhookdeliveries/{webhook_delivery}", admin_read()),
+    Row("POST", "/api/v1/admin/webhookdeliveries/{webhook_delivery}/redeliver", admin_write(IA, 202)),
+    # Delivery jobs are queued by events only: a manual run is refused like OrderCancel's.
+    Row("POST", "/api/v1/admin/jobdefinitions/{webhook_definition}/run", admin_write(IA, 409), body={}),
 ]
 
 
@@ -200,6 +228,25 @@ def objects(world: World) -> dict[str, Any]:
         "failed_job": failed.job_id,
         "failed_cancellation": failed.pk,
         "queued_job": queued.job_id,
+        **webhook_objects(),
+    }
+
+
+def webhook_objects() -> dict[str, Any]:
+    """A webhook subscription and a finished (cancelled) delivery of it, and the delivery job definition."""
+    from countermand.webhooks.models import WebhookSubscription
+    from countermand.webhooks.services import subscription_save, subscription_test_send
+
+    subscription = subscription_save(
+        subscription=WebhookSubscription(url=WEBHOOK["url"], event_types=WEBHOOK["eventTypes"]),
+        secret=WEBHOOK["secret"],
+    )
+    delivery = subscription_test_send(subscription_id=subscription.pk)
+    job_cancel(job_id=delivery.job_id, actor_id=None)
+    return {
+        "webhook_subscription": subscription.pk,
+        "webhook_delivery": delivery.pk,
+        "webhook_definition": JobDefinition.objects.get(name="WebhookDelivery").pk,
     }
 
 

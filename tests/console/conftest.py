@@ -124,3 +124,6 @@ def erp_url():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+from tests.webhooks.conftest import receiver, receivers  # noqa: E402, F401  (the webhooks pages' real receivers)
