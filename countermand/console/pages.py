@@ -6,11 +6,25 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from countermand.console.checks import banner_context
 from countermand.console.sections import OBJECT_NAMES, SECTIONS, section_of
+
+RETURN_PARAMETER = "next"
+
+
+def return_url(request: HttpRequest) -> str:
+    """Where to go after saving: the console page named by `?next=` (the setup checklist's links set it, so
+    each fixed step lands back on the checklist), or "" when there is none or it points off this site."""
+    url = request.GET.get(RETURN_PARAMETER, "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
 
 
 def page_context(
@@ -77,6 +91,14 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     def page_context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
         """Context of a custom page of this model admin (Cancel Order, Run…): the admin's own plus ours."""
         return {**self.admin_site.each_context(request), **self.console_context(request, **extra)}
+
+    def response_post_save_add(self, request: HttpRequest, obj: Any) -> HttpResponseRedirect:
+        back = return_url(request)
+        return HttpResponseRedirect(back) if back else super().response_post_save_add(request, obj)
+
+    def response_post_save_change(self, request: HttpRequest, obj: Any) -> HttpResponseRedirect:
+        back = return_url(request)
+        return HttpResponseRedirect(back) if back else super().response_post_save_change(request, obj)
 
     def console_subtitle(self, obj: Any) -> str:
         return str(obj)

@@ -6,7 +6,7 @@ Thin entry points: they read through selectors, write through countermand.settin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from countermand.console.checks import console_setup_context
 from countermand.console.forms import SettingValueForm, mapped_statuses, setting_initial, setting_value_field
-from countermand.console.pages import page_context
+from countermand.console.pages import RETURN_PARAMETER, page_context, return_url
 from countermand.settings.models import SettingChange
 from countermand.settings.registry import SETTINGS, WEBSITE, SettingDefinition, SettingError
 from countermand.settings.selectors import settings_snapshot
@@ -49,8 +49,21 @@ def setup_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     context = page_context(
         request, site=site, section="system", name="Cancellation setup", title="Cancellation setup", crumb=""
     )
-    context.update(console_setup_context())
+    setup = console_setup_context()
+    # Each "Fix it" link brings the administrator back here once that page is saved.
+    setup["setup_items"] = [
+        replace(item, link=_with_return(item.link, request.path)) if item.link and not item.ok else item
+        for item in setup["setup_items"]
+    ]
+    context.update(setup)
     return TemplateResponse(request, "console/setup.html", context)
+
+
+def _with_return(link: str, back: str) -> str:
+    """`link` with ?next=`back` added (before any #fragment)."""
+    base, hash_mark, fragment = link.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{urlencode({RETURN_PARAMETER: back})}"
+    return f"{joined}{hash_mark}{fragment}"
 
 
 # ---------------------------------------------------------------- values and where they come from
@@ -116,7 +129,7 @@ def application_setting_edit_view(request: HttpRequest, name: str, *, site: admi
         if "_reset" in request.POST:
             setting_reset(name=name, actor=request.user)
             messages.success(request, f"{name} now uses its default value.")
-            return HttpResponseRedirect(f"{list_url}?{urlencode({'q': name})}")
+            return HttpResponseRedirect(return_url(request) or f"{list_url}?{urlencode({'q': name})}")
         form = SettingValueForm(request.POST, definition=definition, statuses=mapped_statuses())
         if form.is_valid():
             try:
@@ -125,7 +138,7 @@ def application_setting_edit_view(request: HttpRequest, name: str, *, site: admi
                 form.add_error("value", exc.message)
             else:
                 messages.success(request, f"{name} = {definition.to_text(value) or '(empty)'}".replace("\n", ", "))
-                return HttpResponseRedirect(f"{list_url}?{urlencode({'q': name})}")
+                return HttpResponseRedirect(return_url(request) or f"{list_url}?{urlencode({'q': name})}")
     else:
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
@@ -181,7 +194,7 @@ def website_setting_edit_view(
         if "_reset" in request.POST:
             setting_reset(name=name, website=website, actor=request.user)
             messages.success(request, f"{name} on {website} now uses the application value.")
-            return HttpResponseRedirect(back)
+            return HttpResponseRedirect(return_url(request) or back)
         form = SettingValueForm(request.POST, definition=definition, statuses=mapped_statuses())
         if form.is_valid():
             try:
@@ -190,7 +203,7 @@ def website_setting_edit_view(
                 form.add_error("value", exc.message)
             else:
                 messages.success(request, f"{name} on {website} = {_value_text(definition, value)}")
-                return HttpResponseRedirect(back)
+                return HttpResponseRedirect(return_url(request) or back)
     else:
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
@@ -335,7 +348,7 @@ def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRespons
                         messages.success(request, f"Saved {names}" + (f" for {website}." if website else "."))
                     else:
                         messages.info(request, "Nothing changed.")
-                    return HttpResponseRedirect(request.get_full_path())
+                    return HttpResponseRedirect(return_url(request) or request.get_full_path())
     else:
         form = GroupSettingsForm(rows=rows, website=website, disabled=not can_change)
     context = page_context(request, site=site, section="system", name="Settings", title="Settings")

@@ -72,6 +72,35 @@ def order_or_404(request: HttpRequest, shop: Shop, number: str) -> Order | HttpR
         return render(request, "storefront/order_not_found.html", {"shop": shop, "number": number}, status=404)
 
 
+# How many orders the home page lists; the rest are one click away in My orders.
+RECENT_ORDERS = 5
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The storefront's front page: the sign-in for a visitor; a signed-in buyer's most recent orders, the
+    ones they can still cancel marked, with the way to all of them."""
+    if not request.user.is_authenticated:
+        return render(request, "storefront/home.html", {"form": SignInForm(request), "next": reverse("home")})
+    try:
+        shop = shop_for(request)
+    except NoStorefrontAccess as exc:
+        return render(request, "storefront/no_access.html", {"reason": exc.reason}, status=403)
+    mappings = status_mappings()
+    page = order_history_page(buyer_orders(shop.actor), page=1, page_size=RECENT_ORDERS)
+    shown = orders_shown(page.items, actor=shop.actor, website_ids=[shop.website.pk], mappings=mappings)
+    return render(
+        request,
+        "storefront/home.html",
+        {
+            "shop": shop,
+            "page": page,
+            "rows": [(order, shown.status_display(order), shown.can_cancel(order)) for order in page.items],
+            "show_status": shown.show_status[shop.website.pk],
+        },
+    )
+
+
 @require_GET
 @buyer_page
 def order_list(request: HttpRequest, shop: Shop) -> HttpResponse:
