@@ -34,6 +34,9 @@ from countermand.orders.selectors import buyer_order_get, buyer_orders, order_la
 from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, SignInForm
 from countermand.storefront.shop import NoStorefrontAccess, Shop, shop_for
 
+# The extra tag of the "has been requested" flash (storefront.js removes it when the ERP answers).
+CANCELLATION_MESSAGE_TAG = "cancellation"
+
 # Seconds between progress polls while the ERP has not answered (the script backs off to the maximum).
 POLL_SECONDS, POLL_MAX_SECONDS = 2, 30
 
@@ -168,6 +171,8 @@ def cancellation_context(order: Order, shop: Shop) -> dict[str, Any]:
         # A website that does not offer cancellation shows no Cancel button and no explanation.
         "offers_cancellation": WEBSITE_DISABLED not in codes,
         "blockers": explained,
+        # Blocked by its status (shipped…): the panel offers the next step instead of a dead end.
+        "status_blocked": bool({STATUS_NOT_CANCELLABLE, MAPPING_DISALLOWS} & codes),
         "reasons": shown.reasons[order.website_id],
     }
 
@@ -216,7 +221,12 @@ def order_cancel(request: HttpRequest, shop: Shop, number: str) -> HttpResponse:
         except (OrderNotCancellable, ValidationFailed) as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Your cancellation of order {order.web_order_number} has been requested.")
+            # Tagged, so the page's script can take the flash away once the order system has answered.
+            messages.success(
+                request,
+                f"Your cancellation of order {order.web_order_number} has been requested.",
+                extra_tags=CANCELLATION_MESSAGE_TAG,
+            )
         return redirect(detail_url)
     if not panel["can_cancel"]:
         return redirect(detail_url)

@@ -12,6 +12,7 @@ created here once the checklist is green, as the order import or the order histo
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.setup_check import OK, setup_check
 from countermand.integration.models import JobDefinition
+from countermand.integration.testing import run_due_jobs
 from countermand.websites.models import Website
 from tests.factories import BuyerAccountFactory, CustomerFactory, OrderFactory, OrderLineFactory, UserFactory
 
@@ -166,8 +168,21 @@ def test_the_guide_from_an_empty_database_takes_at_most_25_clicks_to_a_buyer_can
     dialog.get_by_label("Why do you want to cancel this order?").select_option(index=1)
     click(dialog.get_by_role("button", name="Cancel order", exact=True), "Cancel order")
     expect(buyer_page.locator("#cancellation-panel")).to_contain_text("Cancellation requested")
+    flash = buyer_page.locator('[data-message~="cancellation"]')
+    expect(flash).to_contain_text("has been requested")
     request = CancellationRequest.objects.get(order=order)
     assert (request.channel, request.job_id is not None) == ("storefront", True)  # on its way to the ERP
+
+    # The OrderCancel job reaches the Sandbox ERP; the page follows without a reload: confirmed, when,
+    # the order system's reference — and the "has been requested" flash is gone.
+    run_due_jobs("guide-walk")
+    request.refresh_from_db()
+    assert request.state == CancellationRequest.State.CONFIRMED
+    panel = buyer_page.locator("#cancellation-panel")
+    expect(panel).to_contain_text("Cancellation confirmed", timeout=10_000)
+    expect(panel.locator('[data-step="answer"] time')).to_have_text(re.compile(r"\d{2}:\d{2} UTC$"))
+    expect(panel.locator("[data-erp-reference]")).to_contain_text(request.erp_reference)
+    expect(flash).to_have_count(0)
 
     assert click.count <= MAX_CLICKS, click.log
     assert (admin_clicks, click.count) == (18, 22), click.log

@@ -46,6 +46,14 @@
             if (status) status.textContent = data.statusDisplay;
             setUpDialog(panel);
             lastState = data.state;
+            // Once the order system has answered, "…has been requested" is no longer true: the panel says it all.
+            if (!data.waiting) {
+              document.querySelectorAll('[data-message~="cancellation"]').forEach(function (flash) {
+                var box = flash.parentNode;
+                flash.remove();
+                if (box && !box.children.length) box.remove();
+              });
+            }
             delay = Number(panel.getAttribute("data-poll-seconds")) * 1000;
           } else {
             delay = Math.min(delay * 1.5, maxDelay);
