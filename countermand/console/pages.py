@@ -64,6 +64,8 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     change_list_template = "console/admin/change_list.html"
     change_form_template = "console/admin/change_form.html"
     show_cancel_job_banner = False
+    # Django's "Show counts" repeated the list's count beside every filter choice.
+    show_facets = admin.ShowFacets.NEVER
 
     def console_names(self) -> tuple[str, str, str, str]:
         """(section key, section name, plural name, singular name) of this model in the console."""
@@ -153,6 +155,7 @@ class ReadOnlyTabularInline(admin.TabularInline):
     extra = 0
     can_delete = False
     classes = ("console-readonly",)
+    template = "console/admin/readonly_tabular.html"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

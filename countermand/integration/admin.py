@@ -455,7 +455,9 @@ class JobDefinitionForm(forms.ModelForm):
             connection_field = cast(forms.ModelChoiceField, self.fields["connection"])
             connection_field.label_from_instance = lambda obj: f"{obj.name} ({obj.type_name})"  # type: ignore[method-assign]
             # The integration processors that fit each connection, for the form's script to pick one.
-            select = getattr(connection_field.widget, "widget", connection_field.widget)  # inside the admin's wrapper
+            select: forms.Widget = (
+                getattr(connection_field.widget, "widget", None) or connection_field.widget
+            )  # the admin wraps it
             select.attrs["data-fitting-processors"] = json.dumps(
                 {
                     str(c.pk): processors_fitting(c.type_name)

@@ -72,6 +72,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Wide screens have room for the filters; a phone keeps them folded so the orders come first.
+    if (window.matchMedia && window.matchMedia("(min-width: 40.01rem)").matches) {
+      document.querySelectorAll("details.filters-toggle").forEach(function (d) { d.open = true; });
+    }
     var panel = document.getElementById("cancellation-panel");
     if (!panel) return;
     setUpDialog(panel);
