@@ -146,3 +146,31 @@ def test_on_a_phone_the_consoles_orders_list_shows_status_and_can_cancel(browser
     assert right_edge(page, "#result_list th.column-status_column") <= PHONE["width"]
     assert right_edge(page, "#result_list th.column-can_cancel") <= PHONE["width"]
     assert right_edge(page, "#result_list td.field-can_cancel") <= PHONE["width"]
+
+
+@pytest.mark.browser
+def test_a_jobs_page_opens_on_its_log_and_draws_no_red_icon_for_cancel_requested_no(browser, live_server, store):
+    order = store["orders"][1]
+    order_cancel_request(
+        order=order,
+        actor=actor_for_user(UserFactory(username="admin")),
+        channel=CancellationRequest.Channel.ADMIN,
+        reason_code="Other",
+    )
+    job = CancellationRequest.objects.get(order=order).job
+    assert job is not None
+    job.logs.create(sequence=1, level="Info", message="POST http://erp.example.com/orders/cancel")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in_to_the_console(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/integration/integrationjob/{job.pk}/change/")
+    log = page.locator("#job-log")
+    expect(log).to_contain_text("POST http://erp.example.com/orders/cancel")
+    log_box = log.bounding_box()
+    status_box = page.locator(".field-status_column").bounding_box()
+    assert log_box is not None
+    assert status_box is not None
+    assert log_box["y"] < status_box["y"]
+    assert log_box["y"] < 800  # on the first screen
+    page.get_by_text("More about this run").click()
+    expect(page.locator(".field-cancel_requested_column .readonly")).to_have_text("No")
+    expect(page.locator("img[src*='icon-no']")).to_have_count(0)
