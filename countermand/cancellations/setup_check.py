@@ -14,7 +14,7 @@ from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.registry import NONE, job_definition_processor_problems, registry
 from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 from countermand.orders.models import OrderStatusMapping
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import WEBSITE_SOURCE, settings_snapshot
 from countermand.websites.models import Website
 
 OK, MISSING, WARNING = "ok", "missing", "warning"
@@ -94,7 +94,8 @@ def setup_check() -> list[CheckItem]:
     )
 
     # A listed status no mapping allows yet: the mapping form opens with it filled in.
-    unmapped = [s for s in app_statuses if s not in allowing and s not in {m.erp_order_status for m in mappings}]
+    mapped = {m.erp_order_status for m in mappings}
+    unmapped = [status for status in app_statuses if status not in mapped]
     items.append(
         CheckItem(
             "status-mapping",
@@ -126,7 +127,7 @@ def setup_check() -> list[CheckItem]:
     holding = [
         w
         for w in websites
-        if cancellable_by_site[w.pk] and snapshot.resolve("CancellableOrderStatuses", w.pk).source == "website"
+        if cancellable_by_site[w.pk] and snapshot.resolve("CancellableOrderStatuses", w.pk).source == WEBSITE_SOURCE
     ]
     scope_site = holding[0] if holding else (enabled[0] if enabled else None)
     scope_query = {"website": str(scope_site.pk)} if scope_site is not None else {}

@@ -60,7 +60,8 @@ JOB_CONTROL_PERMISSION = "integration.change_integrationjob"
 
 
 def _pairs_text(connection_type: str) -> str:
-    """ "Job definitions on it use: WebServiceOrderCancel." — the integration processors declaring the type."""
+    """What the connection form says of a type: the integration processors that declare it (their
+    `connection_types`), e.g. "Integration processor for it: WebServiceOrderCancel." """
     declared = [
         name for name in processors_fitting(connection_type) if connection_type in connection_types_accepted(name)
     ]
@@ -468,7 +469,7 @@ class JobDefinitionForm(forms.ModelForm):
             job_name = settings_for().order_cancel_job_name
             self.fields["name"].widget.attrs["list"] = "job-name-suggestions"
             self.fields["name"].help_text = format_html(
-                "The cancellation job must be named <strong>{}</strong> (the OrderCancelJobName setting)."
+                "Name the cancellation job <strong>{}</strong>: the OrderCancelJobName setting looks it up."
                 '<datalist id="job-name-suggestions"><option value="{}"></datalist>',
                 job_name,
                 job_name,
