@@ -61,3 +61,9 @@ def test_the_developer_links_are_in_the_console(world):
     assert 'href="/api/docs/"' in section
     assert 'href="/api/schema/"' in section
     assert 'href="/metrics"' in section
+
+
+def test_an_administrator_on_the_storefront_home_is_pointed_to_the_console(world):
+    response = world.browser("read_only_admin").get("/")
+    assert response.status_code == 403
+    assert 'href="/admin/"' in response.content.decode()
