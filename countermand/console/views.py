@@ -6,7 +6,7 @@ Thin entry points: they read through selectors, write through countermand.settin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
@@ -25,7 +25,7 @@ from countermand.console.forms import SettingValueForm, mapped_statuses, setting
 from countermand.console.pages import RETURN_PARAMETER, page_context, return_url
 from countermand.settings.models import SettingChange
 from countermand.settings.registry import SETTINGS, WEBSITE, SettingDefinition, SettingError
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import WEBSITE_SOURCE, settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -76,10 +76,29 @@ class SettingRow:
     source: str  # website | application | default
     text: str
     stored: bool  # a row exists at the scope being edited
+    # At the application scope: the websites that set their own value, with it (a website's own value is
+    # what its buyers get, while this scope may show "(empty)").
+    overrides: list[tuple[Website, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.definition.name
+
+
+def with_website_overrides(rows: list[SettingRow], websites: list[Website]) -> list[SettingRow]:
+    """`rows` (application scope) with, for each website setting, the websites holding their own value."""
+    names = [r.name for r in rows if r.definition.scope == WEBSITE]
+    if not names or not websites:
+        return rows
+    snapshot = settings_snapshot(names=names, website_ids=[w.pk for w in websites])
+    for row in rows:
+        if row.definition.scope != WEBSITE:
+            continue
+        for w in websites:
+            resolved = snapshot.resolve(row.name, w.pk)
+            if resolved.source == WEBSITE_SOURCE:
+                row.overrides.append((w, _value_text(row.definition, resolved.value)))
+    return rows
 
 
 def setting_rows(definitions: list[SettingDefinition], website: Website | None) -> list[SettingRow]:
@@ -324,6 +343,8 @@ def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRespons
         and (website is None or d.scope == WEBSITE)
     ]
     rows = setting_rows(definitions, website)
+    if website is None:
+        rows = with_website_overrides(rows, websites)
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied

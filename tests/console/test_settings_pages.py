@@ -214,3 +214,13 @@ def test_order_admin_cannot_change_settings(order_client):
 def test_integration_admin_may_change_settings(integration_client):
     assert integration_client.post(edit_url("OrderCancelStatuses"), {"value": "Submitted"}).status_code == 302
     assert setting_get("OrderCancelStatuses") == ["Submitted"]
+
+
+def test_the_application_scope_names_the_websites_that_set_their_own_value(admin_client):
+    demo = WebsiteFactory(name="Demo Store")
+    setting_set(name="CancellableOrderStatuses", value=["Open", "Submitted"], website=demo)
+    html = admin_client.get(reverse("admin:console_settings"), {"q": "Cancellable Order Statuses"}).content.decode()
+    row = html[html.index('id="setting-CancellableOrderStatuses"') :]
+    overrides = row[row.index("data-overrides") : row.index("</div>", row.index("data-overrides"))]
+    assert "Demo Store</a> = Open, Submitted" in overrides
+    assert f"website={demo.pk}" in overrides
