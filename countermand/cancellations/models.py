@@ -20,10 +20,10 @@ class CancellationRequest(models.Model):
     """
 
     class Channel(models.TextChoices):
-        STOREFRONT = "storefront"
-        API = "api"
-        ADMIN = "admin"
-        BULK = "bulk"
+        STOREFRONT = "storefront", "Storefront"
+        API = "api", "API"  # not Django's derived "Api"
+        ADMIN = "admin", "Admin Console"
+        BULK = "bulk", "Bulk cancel"
 
     class State(models.TextChoices):
         REQUESTED = "Requested"

@@ -14,7 +14,7 @@ from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.registry import NONE, job_definition_processor_problems, registry
 from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 from countermand.orders.models import OrderStatusMapping
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import WEBSITE_SOURCE, settings_snapshot
 from countermand.websites.models import Website
 
 OK, MISSING, WARNING = "ok", "missing", "warning"
@@ -68,28 +68,34 @@ def setup_check() -> list[CheckItem]:
     )
 
     enabled = [w for w in websites if snapshot.get("AllowCancellationRequest", w.pk)]
+    disabled = [w for w in websites if w not in enabled]
+    if not websites:
+        website_link = _link("websites_website_add")
+    elif not enabled:
+        # Straight to the one setting that is missing, on the first website that lacks it.
+        website_link = _link("websites_website_setting", disabled[0].pk, "AllowCancellationRequest")
+    else:
+        # Done: the link shows a website where cancellation is ON (not one where it is off).
+        website_link = _link("websites_website_change", enabled[0].pk) + "#settings"
     items.append(
         CheckItem(
             "website-setting",
             "Website setting AllowCancellationRequest is True on a website",
             OK if enabled else MISSING,
             (f"Enabled on: {', '.join(w.name for w in enabled)}." if enabled else "")
-            + (
-                f" Disabled on: {', '.join(w.name for w in websites if w not in enabled)}."
-                if len(enabled) < len(websites)
-                else ""
-            )
+            + (f" Disabled on: {', '.join(w.name for w in disabled)}." if disabled else "")
             if websites
-            else "There is no active website.",
-            "Websites › Edit › Settings: set AllowCancellationRequest to True.",
-            (
-                _link("websites_website_change", next(w for w in websites if w not in enabled).pk) + "#settings"
-                if len(enabled) < len(websites)
-                else _link("websites_website_changelist")
-            ),
+            else "There is no active website: add one first.",
+            "Websites › Edit › Settings: set AllowCancellationRequest to True."
+            if websites
+            else "Websites › Add New Website, then set its AllowCancellationRequest to True.",
+            website_link,
         )
     )
 
+    # A listed status no mapping allows yet: the mapping form opens with it filled in.
+    mapped = {m.erp_order_status for m in mappings}
+    unmapped = [status for status in app_statuses if status not in mapped]
     items.append(
         CheckItem(
             "status-mapping",
@@ -99,7 +105,16 @@ def setup_check() -> list[CheckItem]:
             if allowing
             else f"{len(mappings)} mapping(s), none with Allow Cancellation.",
             "Administration › System › Order Status Mapping: create the mapping and tick Allow Cancellation.",
-            _link("orders_orderstatusmapping_changelist") if allowing else _link("orders_orderstatusmapping_add"),
+            _link("orders_orderstatusmapping_changelist")
+            if allowing
+            else _link(
+                "orders_orderstatusmapping_add",
+                **(
+                    {"erp_order_status": unmapped[0], "display_name": unmapped[0], "allow_cancellation": "1"}
+                    if unmapped
+                    else {}
+                ),
+            ),
         )
     )
 
@@ -107,16 +122,27 @@ def setup_check() -> list[CheckItem]:
     any_cancellable = set().union(*cancellable_by_site.values()) if cancellable_by_site else set()
     if not any_cancellable:
         any_cancellable = set(snapshot.get("CancellableOrderStatuses"))
+    # The Settings page opens at the scope that holds the value (or, while it is empty, at the website
+    # where cancellation is on): the application scope would show "(empty)" for a website's own value.
+    holding = [
+        w
+        for w in websites
+        if cancellable_by_site[w.pk] and snapshot.resolve("CancellableOrderStatuses", w.pk).source == WEBSITE_SOURCE
+    ]
+    scope_site = holding[0] if holding else (enabled[0] if enabled else None)
+    scope_query = {"website": str(scope_site.pk)} if scope_site is not None else {}
+    on_sites = f" on {', '.join(w.name for w in holding)}" if holding else ""
     items.append(
         CheckItem(
             "cancellable-statuses",
             "Settings › Cancellable Order Statuses lists the statuses from the mapping screen",
             OK if any_cancellable else MISSING,
-            f"Cancellable Order Statuses = {', '.join(sorted(any_cancellable))}."
+            f"Cancellable Order Statuses = {', '.join(sorted(any_cancellable))}{on_sites}."
             if any_cancellable
             else "Cancellable Order Statuses is empty.",
-            "Administration › System › Settings › Order Cancellation: add each status (the + button).",
-            _link("console_settings", q="Cancellable Order Statuses"),
+            "Administration › System › Settings › Order Cancellation: add each status (the + button)"
+            + (f" for {scope_site.name}." if scope_site is not None else "."),
+            _link("console_settings", q="Cancellable Order Statuses", **scope_query),
         )
     )
 
@@ -152,7 +178,7 @@ def setup_check() -> list[CheckItem]:
             "Administration › Jobs › Connections: add the ERP connection.",
             _link("integration_integrationconnection_changelist")
             if connections
-            else _link("integration_integrationconnection_add"),
+            else _link("integration_integrationconnection_add", name="ERP Connection"),  # the guide's name
         )
     )
 

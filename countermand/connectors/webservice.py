@@ -94,6 +94,7 @@ SANDBOX = ConnectionType(
     "product: confirms cancellations, refuses shipped orders, and can be told to fail or be slow.",
     options_help=SANDBOX_OPTIONS,
     validate_options=_validate_sandbox_options,
+    suggested_url="/sandbox-erp",  # served by Countermand itself (countermand.sandbox_erp)
 )
 
 

@@ -16,6 +16,7 @@ from countermand.integration.models import JobDefinition, JobDefinitionParameter
 from countermand.integration.services import JobParameterError, parameter_value_parse
 from countermand.orders.models import OrderStatusMapping
 from countermand.settings.registry import BOOL, CHOICE, INT, LIST, SettingDefinition
+from countermand.settings.selectors import settings_for
 from countermand.storefront.forms import SignInForm
 
 
@@ -81,9 +82,14 @@ class ListValueField(forms.Field):
 
 
 def mapped_statuses() -> list[str]:
-    """The statuses of the Order Status Mapping screen, those allowing cancellation first."""
-    rows = OrderStatusMapping.objects.order_by("-allow_cancellation", "erp_order_status")
-    return list(rows.values_list("erp_order_status", flat=True))
+    """The statuses to suggest as cancellable: those of the Order Status Mapping screen with *Allow
+    Cancellation*. Never a status Countermand sets itself while cancelling or once cancelled
+    (CancellationRequestedStatus, CancelledStatus), and never one whose mapping forbids cancelling
+    (Shipped): suggesting them invited a setting that could never let a buyer cancel."""
+    current = settings_for()
+    own = {current.cancellation_requested_status, current.cancelled_status}
+    rows = OrderStatusMapping.objects.filter(allow_cancellation=True).exclude(erp_order_status__in=own)
+    return list(rows.order_by("erp_order_status").values_list("erp_order_status", flat=True))
 
 
 def setting_value_field(

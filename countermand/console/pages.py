@@ -6,11 +6,25 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from countermand.console.checks import banner_context
 from countermand.console.sections import OBJECT_NAMES, SECTIONS, section_of
+
+RETURN_PARAMETER = "next"
+
+
+def return_url(request: HttpRequest) -> str:
+    """Where to go after saving: the console page named by `?next=` (the setup checklist's links set it, so
+    each fixed step lands back on the checklist), or "" when there is none or it points off this site."""
+    url = request.GET.get(RETURN_PARAMETER, "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
 
 
 def page_context(
@@ -50,6 +64,8 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     change_list_template = "console/admin/change_list.html"
     change_form_template = "console/admin/change_form.html"
     show_cancel_job_banner = False
+    # Django's "Show counts" repeated the list's count beside every filter choice.
+    show_facets = admin.ShowFacets.NEVER
 
     def console_names(self) -> tuple[str, str, str, str]:
         """(section key, section name, plural name, singular name) of this model in the console."""
@@ -77,6 +93,14 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     def page_context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
         """Context of a custom page of this model admin (Cancel Order, Run…): the admin's own plus ours."""
         return {**self.admin_site.each_context(request), **self.console_context(request, **extra)}
+
+    def response_post_save_add(self, request: HttpRequest, obj: Any) -> HttpResponseRedirect:
+        back = return_url(request)
+        return HttpResponseRedirect(back) if back else super().response_post_save_add(request, obj)
+
+    def response_post_save_change(self, request: HttpRequest, obj: Any) -> HttpResponseRedirect:
+        back = return_url(request)
+        return HttpResponseRedirect(back) if back else super().response_post_save_change(request, obj)
 
     def console_subtitle(self, obj: Any) -> str:
         return str(obj)
@@ -131,6 +155,7 @@ class ReadOnlyTabularInline(admin.TabularInline):
     extra = 0
     can_delete = False
     classes = ("console-readonly",)
+    template = "console/admin/readonly_tabular.html"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -6,7 +6,7 @@ Thin entry points: they read through selectors, write through countermand.settin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
@@ -22,10 +22,10 @@ from django.utils.text import slugify
 
 from countermand.console.checks import console_setup_context
 from countermand.console.forms import SettingValueForm, mapped_statuses, setting_initial, setting_value_field
-from countermand.console.pages import page_context
+from countermand.console.pages import RETURN_PARAMETER, page_context, return_url
 from countermand.settings.models import SettingChange
 from countermand.settings.registry import SETTINGS, WEBSITE, SettingDefinition, SettingError
-from countermand.settings.selectors import settings_snapshot
+from countermand.settings.selectors import WEBSITE_SOURCE, settings_snapshot
 from countermand.settings.services import setting_reset, setting_set
 from countermand.websites.models import Website
 
@@ -49,8 +49,21 @@ def setup_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     context = page_context(
         request, site=site, section="system", name="Cancellation setup", title="Cancellation setup", crumb=""
     )
-    context.update(console_setup_context())
+    setup = console_setup_context()
+    # Each "Fix it" link brings the administrator back here once that page is saved.
+    setup["setup_items"] = [
+        replace(item, link=_with_return(item.link, request.path)) if item.link and not item.ok else item
+        for item in setup["setup_items"]
+    ]
+    context.update(setup)
     return TemplateResponse(request, "console/setup.html", context)
+
+
+def _with_return(link: str, back: str) -> str:
+    """`link` with ?next=`back` added (before any #fragment)."""
+    base, hash_mark, fragment = link.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{urlencode({RETURN_PARAMETER: back})}"
+    return f"{joined}{hash_mark}{fragment}"
 
 
 # ---------------------------------------------------------------- values and where they come from
@@ -63,10 +76,29 @@ class SettingRow:
     source: str  # website | application | default
     text: str
     stored: bool  # a row exists at the scope being edited
+    # At the application scope: the websites that set their own value, with it (a website's own value is
+    # what its buyers get, while this scope may show "(empty)").
+    overrides: list[tuple[Website, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.definition.name
+
+
+def with_website_overrides(rows: list[SettingRow], websites: list[Website]) -> list[SettingRow]:
+    """`rows` (application scope) with, for each website setting, the websites holding their own value."""
+    names = [r.name for r in rows if r.definition.scope == WEBSITE]
+    if not names or not websites:
+        return rows
+    snapshot = settings_snapshot(names=names, website_ids=[w.pk for w in websites])
+    for row in rows:
+        if row.definition.scope != WEBSITE:
+            continue
+        for w in websites:
+            resolved = snapshot.resolve(row.name, w.pk)
+            if resolved.source == WEBSITE_SOURCE:
+                row.overrides.append((w, _value_text(row.definition, resolved.value)))
+    return rows
 
 
 def setting_rows(definitions: list[SettingDefinition], website: Website | None) -> list[SettingRow]:
@@ -116,7 +148,7 @@ def application_setting_edit_view(request: HttpRequest, name: str, *, site: admi
         if "_reset" in request.POST:
             setting_reset(name=name, actor=request.user)
             messages.success(request, f"{name} now uses its default value.")
-            return HttpResponseRedirect(f"{list_url}?{urlencode({'q': name})}")
+            return HttpResponseRedirect(return_url(request) or f"{list_url}?{urlencode({'q': name})}")
         form = SettingValueForm(request.POST, definition=definition, statuses=mapped_statuses())
         if form.is_valid():
             try:
@@ -125,7 +157,7 @@ def application_setting_edit_view(request: HttpRequest, name: str, *, site: admi
                 form.add_error("value", exc.message)
             else:
                 messages.success(request, f"{name} = {definition.to_text(value) or '(empty)'}".replace("\n", ", "))
-                return HttpResponseRedirect(f"{list_url}?{urlencode({'q': name})}")
+                return HttpResponseRedirect(return_url(request) or f"{list_url}?{urlencode({'q': name})}")
     else:
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
@@ -181,7 +213,7 @@ def website_setting_edit_view(
         if "_reset" in request.POST:
             setting_reset(name=name, website=website, actor=request.user)
             messages.success(request, f"{name} on {website} now uses the application value.")
-            return HttpResponseRedirect(back)
+            return HttpResponseRedirect(return_url(request) or back)
         form = SettingValueForm(request.POST, definition=definition, statuses=mapped_statuses())
         if form.is_valid():
             try:
@@ -190,7 +222,7 @@ def website_setting_edit_view(
                 form.add_error("value", exc.message)
             else:
                 messages.success(request, f"{name} on {website} = {_value_text(definition, value)}")
-                return HttpResponseRedirect(back)
+                return HttpResponseRedirect(return_url(request) or back)
     else:
         form = SettingValueForm(
             initial={"value": setting_initial(definition, row.value)},
@@ -311,6 +343,8 @@ def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRespons
         and (website is None or d.scope == WEBSITE)
     ]
     rows = setting_rows(definitions, website)
+    if website is None:
+        rows = with_website_overrides(rows, websites)
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied
@@ -335,7 +369,7 @@ def settings_view(request: HttpRequest, *, site: admin.AdminSite) -> HttpRespons
                         messages.success(request, f"Saved {names}" + (f" for {website}." if website else "."))
                     else:
                         messages.info(request, "Nothing changed.")
-                    return HttpResponseRedirect(request.get_full_path())
+                    return HttpResponseRedirect(return_url(request) or request.get_full_path())
     else:
         form = GroupSettingsForm(rows=rows, website=website, disabled=not can_change)
     context = page_context(request, site=site, section="system", name="Settings", title="Settings")

@@ -4,13 +4,14 @@ Job History (logs, Retry, Cancel). Every state change goes through countermand.i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -19,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from countermand.console.badges import breaker_badge, job_status_badge
 from countermand.console.connection_test import connection_test
 from countermand.console.forms import JobRunForm
-from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin
+from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin, return_url
 from countermand.console.sites import console_site
 from countermand.core.errors import DomainError, ValidationFailed
 from countermand.integration.handlers import manual_run_check
@@ -32,7 +33,13 @@ from countermand.integration.models import (
     JobDefinitionParameter,
 )
 from countermand.integration.plugin import ProcessorKind
-from countermand.integration.registry import NONE, processor_choices, registry
+from countermand.integration.registry import (
+    NONE,
+    connection_types_accepted,
+    processor_choices,
+    processors_fitting,
+    registry,
+)
 from countermand.integration.services import (
     connection_delete,
     connection_save,
@@ -44,11 +51,30 @@ from countermand.integration.services import (
     job_retry,
     job_run,
 )
+from countermand.settings.selectors import settings_for
 
 RUN_PERMISSION = "integration.add_integrationjob"
 JOB_CONTROL_PERMISSION = "integration.change_integrationjob"
 
 # ---------------------------------------------------------------- Connections
+
+
+def _pairs_text(connection_type: str) -> str:
+    """What the connection form says of a type: the integration processors that declare it (their
+    `connection_types`), e.g. "Integration processor for it: WebServiceOrderCancel." """
+    declared = [
+        name for name in processors_fitting(connection_type) if connection_type in connection_types_accepted(name)
+    ]
+    if not declared:
+        return "No installed integration processor declares this type."
+    return f"Integration processor for it: {', '.join(declared)}."
+
+
+def suggested_connection_url(request: HttpRequest, connection_type: str) -> str:
+    """The URL a new connection of this type starts with; a path of our own site becomes absolute."""
+    ctype = registry().connection_types.get(connection_type)
+    url = ctype.suggested_url if ctype is not None else ""
+    return request.build_absolute_uri(url) if url.startswith("/") else url
 
 
 class IntegrationConnectionForm(forms.ModelForm):
@@ -87,8 +113,14 @@ class IntegrationConnectionForm(forms.ModelForm):
             if current and current not in types:
                 choices.append((current, f"{current} (not installed)"))
             cast(forms.ChoiceField, self.fields["type_name"]).choices = choices
+            # Which processor a connection of each type is for, from the processors' own declarations.
             self.fields["type_name"].help_text = format_html_join(
-                "", "<strong>{}</strong>: {}<br>", ((name, t.description) for name, t in sorted(types.items()))
+                "",
+                '<strong>{}</strong>: {} <span class="pairs-with" data-pairs-with="{}">{}</span><br>',
+                ((name, t.description, name, _pairs_text(name)) for name, t in sorted(types.items())),
+            )
+            self.fields["type_name"].widget.attrs["data-suggested-urls"] = json.dumps(
+                {name: t.suggested_url for name, t in sorted(types.items()) if t.suggested_url}
             )
         if "options" in self.fields:
             self.fields["options"].required = False
@@ -149,6 +181,7 @@ class IntegrationConnectionForm(forms.ModelForm):
 @admin.register(IntegrationConnection, site=console_site)
 class IntegrationConnectionAdmin(ConsoleModelAdmin):
     form = IntegrationConnectionForm
+    change_form_template = "console/admin/connection_change_form.html"
     list_display = ("name", "type_name", "url", "is_active", "breaker_column", "max_concurrent_jobs", "password_set")
     list_filter = ("type_name", "is_active", "breaker_state")
     search_fields = ("name", "url")
@@ -188,6 +221,53 @@ class IntegrationConnectionAdmin(ConsoleModelAdmin):
             ),
         )
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new connection starts with a type that has a suggested URL, and that URL (the Sandbox ERP's own
+        address for a Sandbox connection), so nobody has to guess it."""
+        initial = super().get_changeform_initial_data(request)
+        types = sorted(registry().connection_types.values(), key=lambda t: (not t.suggested_url, t.name))
+        # A type that works out of the box (the Sandbox ERP) comes first: a new installation can try it at once.
+        type_name = str(initial.get("type_name") or (types[0].name if types else ""))
+        if type_name:
+            initial["type_name"] = type_name
+            initial.setdefault("url", suggested_connection_url(request, type_name))
+        return initial
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context: dict[str, Any] = {}
+        if object_id is None and self.has_test_permission(request):
+            context["connection_test_url"] = reverse("admin:integration_integrationconnection_test_unsaved")
+        return super().changeform_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def test_unsaved_view(self, request: HttpRequest) -> HttpResponse:
+        """POST the add form's values: try them (nothing is saved) and answer {ok, message} as JSON, so
+        *Test connection* works before the connection exists."""
+        if not self.has_test_permission(request) or not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return JsonResponse({"ok": False, "message": "POST the connection's fields."}, status=405)
+        form = self.get_form(request, None)(request.POST)
+        if not form.is_valid():
+            problems = "; ".join(
+                f"{form.fields[f].label if f in form.fields else f}: {' '.join(str(m) for m in e)}"
+                for f, e in form.errors.items()
+            )
+            return JsonResponse({"ok": False, "message": f"Correct the form first — {problems}"})
+        connection = form.save(commit=False)
+        if form.cleaned_data.get("password"):
+            connection.set_password(form.cleaned_data["password"])
+        result = connection_test(connection)  # outside any transaction: it waits on the network
+        name = connection.name or "the connection"
+        if result.ok:
+            return JsonResponse({"ok": True, "message": f"Test connection {name}: OK — {result.message}."})
+        return JsonResponse({"ok": False, "message": f"Test connection {name} failed: {result.message}."})
+
     @admin.display(description="Stored password")
     def password_status(self, obj: IntegrationConnection) -> str:
         return "Set (hidden)" if obj.has_password else "Not set"
@@ -211,6 +291,11 @@ class IntegrationConnectionAdmin(ConsoleModelAdmin):
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [
+            path(
+                "test/",
+                self.admin_site.admin_view(self.test_unsaved_view),
+                name="integration_integrationconnection_test_unsaved",
+            ),
             path(
                 "<path:object_id>/test/",
                 self.admin_site.admin_view(self.test_view),
@@ -244,6 +329,56 @@ class IntegrationConnectionAdmin(ConsoleModelAdmin):
 
 
 # ---------------------------------------------------------------- Job Definitions
+
+
+def _fits_text(connection_types: tuple[str, ...]) -> str:
+    return f"Fits {' and '.join(connection_types)} connections." if connection_types else "Fits any connection."
+
+
+def _prompt_for(name: str) -> str:
+    """OrderNumber → "Order Number": the prompt the guide gives a parameter, from its name."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+
+
+def suggested_parameters(processor_name: str) -> list[dict[str, Any]]:
+    """Parameter rows a new job definition starts with: those the processor declares (`parameters`)."""
+    processor = registry().processors.get(processor_name)
+    if processor is None:
+        return []
+    return [
+        {"name": spec.name, "value_type": str(spec.type), "prompt": _prompt_for(spec.name), "sequence": i + 1}
+        for i, spec in enumerate(processor.parameters)
+    ]
+
+
+def job_definition_suggestions(initial: dict[str, Any]) -> dict[str, Any]:
+    """The add form's initial values (`initial`: from the query string), paired for the administrator: the
+    name OrderCancel while no such definition exists, the only active connection, and the integration
+    processor that declares that connection's type (Sandbox → WebServiceOrderCancel)."""
+    initial = dict(initial)
+    job_name = settings_for().order_cancel_job_name
+    if "name" not in initial and not JobDefinition.objects.filter(name=job_name).exists():
+        initial["name"] = job_name
+        initial.setdefault("job_type", JobDefinition.JobType.EXECUTION)
+    if "connection" not in initial:
+        active = list(IntegrationConnection.objects.filter(is_active=True)[:2])
+        if len(active) == 1:
+            initial["connection"] = active[0].pk
+    connection_id = str(initial.get("connection") or "")
+    connection = IntegrationConnection.objects.filter(pk=connection_id).first() if connection_id.isdigit() else None
+    if connection is not None and "integration_processor" not in initial:
+        declared = [
+            n for n in processors_fitting(connection.type_name) if connection.type_name in connection_types_accepted(n)
+        ]
+        if declared:
+            initial["integration_processor"] = declared[0]
+    return initial
+
+
+def suggested_parameters_for(request: HttpRequest) -> list[dict[str, Any]]:
+    """The parameter rows of a new definition: those its suggested integration processor declares."""
+    processor = job_definition_suggestions(dict(request.GET.items())).get("integration_processor") or ""
+    return suggested_parameters(str(processor))
 
 
 def _processor_field(kind: str, label: str) -> forms.ChoiceField:
@@ -310,8 +445,34 @@ class JobDefinitionForm(forms.ModelForm):
             cast(forms.ChoiceField, self.fields[field_name]).choices = choices
             self.fields[field_name].help_text = format_html_join(
                 "",
-                "<strong>{}</strong>: {}<br>",
-                ((name, processors[name].description or "—") for name in names if name in processors),
+                "<strong>{}</strong>: {} <em>{}</em><br>",
+                (
+                    (name, processors[name].description or "—", _fits_text(processors[name].connection_types))
+                    for name in names
+                    if name in processors
+                ),
+            )
+        if "connection" in self.fields:
+            connection_field = cast(forms.ModelChoiceField, self.fields["connection"])
+            connection_field.label_from_instance = lambda obj: f"{obj.name} ({obj.type_name})"  # type: ignore[method-assign]
+            # The integration processors that fit each connection, for the form's script to pick one.
+            select: forms.Widget = (
+                getattr(connection_field.widget, "widget", None) or connection_field.widget
+            )  # the admin wraps it
+            select.attrs["data-fitting-processors"] = json.dumps(
+                {
+                    str(c.pk): processors_fitting(c.type_name)
+                    for c in IntegrationConnection.objects.only("pk", "type_name")
+                }
+            )
+        if "name" in self.fields:
+            job_name = settings_for().order_cancel_job_name
+            self.fields["name"].widget.attrs["list"] = "job-name-suggestions"
+            self.fields["name"].help_text = format_html(
+                "Name the cancellation job <strong>{}</strong>: the OrderCancelJobName setting looks it up."
+                '<datalist id="job-name-suggestions"><option value="{}"></datalist>',
+                job_name,
+                job_name,
             )
 
     def clean(self) -> dict[str, Any]:
@@ -352,6 +513,12 @@ class JobDefinitionParameterInline(admin.TabularInline):
     extra = 0
     verbose_name = "Job Definition Parameter"
     verbose_name_plural = "Parameters"
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        # A new definition shows one row per parameter its processor declares, filled in.
+        if obj is None and request.method == "GET":
+            return len(suggested_parameters_for(request))
+        return self.extra
 
     def _may(self, request: HttpRequest, obj: Any) -> bool:
         action = "add" if obj is None else "change"
@@ -411,6 +578,19 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
         ("Debugging", {"classes": ("collapse",), "fields": ("debugging_enabled",)}),
     )
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return job_definition_suggestions(super().get_changeform_initial_data(request))
+
+    def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if (
+            (obj is None or obj.pk is None)
+            and request.method == "GET"
+            and isinstance(inline, JobDefinitionParameterInline)
+        ):
+            kwargs["initial"] = suggested_parameters_for(request)
+        return kwargs
+
     def save_model(self, request: HttpRequest, obj: JobDefinition, form: Any, change: bool) -> None:
         """Saved with its parameters by job_definition_save in save_related (one validated, audited write)."""
 
@@ -461,7 +641,11 @@ class JobDefinitionAdmin(ConsoleModelAdmin):
     def response_add(
         self, request: HttpRequest, obj: JobDefinition, post_url_continue: str | None = None
     ) -> HttpResponse:
-        # The guide saves the Details first, then adds parameters on the Parameters tab: stay on the form.
+        # The guide saves the Details first, then adds parameters on the Parameters tab: stay on the form
+        # (unless they came filled in from the processor's declaration and a page to return to is named).
+        if return_url(request) and obj.parameters.exists():
+            messages.success(request, f"Job definition {obj.name} saved with its parameters.")
+            return HttpResponseRedirect(return_url(request))
         if "_addanother" not in request.POST and "_popup" not in request.POST and "_continue" not in request.POST:
             messages.success(request, f"Job definition {obj.name} saved. Add its parameters on the Parameters tab.")
             return HttpResponseRedirect(reverse("admin:integration_jobdefinition_change", args=[obj.pk]))
@@ -551,7 +735,45 @@ class IntegrationJobAdmin(ReadOnlyConsoleModelAdmin):
     search_help_text = "Job number, order number, or a parameter value."
     list_select_related = ("definition", "order")
     actions = ["retry_jobs", "cancel_jobs"]
-    fields = (
+    # What an integration developer opens a job for comes first (the template puts the log above these);
+    # the queue's bookkeeping is folded away.
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "status_column",
+                    "definition",
+                    "order_column",
+                    "attempt_column",
+                    "started_at",
+                    "finished_at",
+                    "error",
+                    "result_json",
+                )
+            },
+        ),
+        (
+            "More about this run",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "job_number_column",
+                    "connection",
+                    "schedule_at",
+                    "requested_by",
+                    "retry_of",
+                    "cancel_requested_column",
+                    "counts_column",
+                    "dedupe_key",
+                    "idempotency_key",
+                    "lease_owner",
+                    "lease_expires_at",
+                ),
+            },
+        ),
+    )
+    readonly_fields = (
         "job_number_column",
         "definition",
         "status_column",
@@ -563,10 +785,8 @@ class IntegrationJobAdmin(ReadOnlyConsoleModelAdmin):
         "finished_at",
         "requested_by",
         "retry_of",
-        "cancel_requested",
-        "record_count",
-        "warning_count",
-        "error_count",
+        "cancel_requested_column",
+        "counts_column",
         "error",
         "result_json",
         "dedupe_key",
@@ -574,7 +794,6 @@ class IntegrationJobAdmin(ReadOnlyConsoleModelAdmin):
         "lease_owner",
         "lease_expires_at",
     )
-    readonly_fields = fields
 
     def has_control_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(JOB_CONTROL_PERMISSION)
@@ -612,6 +831,17 @@ class IntegrationJobAdmin(ReadOnlyConsoleModelAdmin):
             return format_html("{}", "—")
         url = reverse("admin:orders_order_change", args=[obj.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.order)
+
+    @admin.display(description="Cancel requested")
+    def cancel_requested_column(self, obj: IntegrationJob) -> str:
+        # Plain words: Django's boolean icon drew "no" as a red error mark on every healthy job.
+        if not obj.cancel_requested:
+            return "No"
+        return "Yes — it ends as Cancelled unless the ERP answers first" if obj.is_open else "Yes"
+
+    @admin.display(description="Records, warnings, errors")
+    def counts_column(self, obj: IntegrationJob) -> str:
+        return f"{obj.record_count} records, {obj.warning_count} warnings, {obj.error_count} errors"
 
     @admin.display(description="Attempt")
     def attempt_column(self, obj: IntegrationJob) -> str:

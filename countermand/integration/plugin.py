@@ -559,7 +559,10 @@ class ConnectionType:
     `validate_options` raises `ValidationFailed` for bad options and returns the cleaned ones. `test`
     (the Admin Console's *Test connection*) returns a short success message or raises with the reason;
     None: the console makes a plain HTTP request to the connection's URL. `order_source` builds the
-    `OrderSource` the order history refresh reads; None: the type does not support the refresh."""
+    `OrderSource` the order history refresh reads; None: the type does not support the refresh.
+    `suggested_url` is the URL a new connection of this type starts with in the Admin Console ("": none);
+    one starting with "/" is a path of Countermand's own site (the Sandbox ERP), completed with the
+    address the administrator is using."""
 
     name: str
     description: str
@@ -567,6 +570,7 @@ class ConnectionType:
     validate_options: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     test: Callable[[ConnectionInfo], str] | None = None
     order_source: OrderSourceFactory | None = None
+    suggested_url: str = ""
 
     def clean_options(self, options: Any) -> dict[str, Any]:
         """The options checked: a JSON object of known options that `validate_options` accepts."""

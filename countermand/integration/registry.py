@@ -111,6 +111,22 @@ def processor_choices(kind: str) -> list[str]:
     return [NONE, *sorted(n for n, p in registry().processors.items() if p.kind == kind)]
 
 
+def processors_fitting(connection_type: str, kind: str = ProcessorKind.INTEGRATION) -> list[str]:
+    """The installed processors of `kind` that accept a connection of `connection_type`, by name: those
+    declaring that type in `connection_types` first, then those accepting any connection. What the Admin
+    Console offers when pairing a connection with a job definition."""
+    processors = [p for p in registry().processors.values() if p.kind == kind]
+    declared = sorted(p.name for p in processors if connection_type in p.connection_types)
+    anything = sorted(p.name for p in processors if not p.connection_types)
+    return declared + anything
+
+
+def connection_types_accepted(processor_name: str) -> tuple[str, ...]:
+    """The connection types a processor declares it accepts (empty: any connection, or none)."""
+    processor = registry().processors.get(processor_name)
+    return processor.connection_types if processor is not None else ()
+
+
 def connection_type_get(name: str) -> ConnectionType:
     try:
         return registry().connection_types[name]

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
 from countermand.console.badges import NOT_SENT_TEXT, cancellation_state_badge
+from countermand.console.formatting import money_text, quantity_text
 from countermand.console.forms import CancelOrderForm
 from countermand.console.pages import ConsoleModelAdmin, ReadOnlyConsoleModelAdmin, ReadOnlyTabularInline
 from countermand.console.sites import console_site
@@ -61,15 +62,31 @@ class OrderLineInline(ReadOnlyTabularInline):
         "line_number",
         "product_number",
         "description",
-        "quantity_ordered",
-        "quantity_shipped",
-        "unit_price",
-        "line_total",
+        "ordered",
+        "shipped",
+        "price",
+        "line_total_column",
         "status",
     )
     readonly_fields = fields
     verbose_name = "Line"
     verbose_name_plural = "Lines"
+
+    @admin.display(description="Ordered")
+    def ordered(self, obj: OrderLine) -> str:
+        return quantity_text(obj.quantity_ordered)
+
+    @admin.display(description="Shipped")
+    def shipped(self, obj: OrderLine) -> str:
+        return quantity_text(obj.quantity_shipped)
+
+    @admin.display(description="Unit price")
+    def price(self, obj: OrderLine) -> str:
+        return money_text(obj.unit_price)
+
+    @admin.display(description="Line total")
+    def line_total_column(self, obj: OrderLine) -> str:
+        return money_text(obj.line_total)
 
 
 class CancellationRequestInline(ReadOnlyTabularInline):
@@ -104,13 +121,19 @@ class CancellationRequestInline(ReadOnlyTabularInline):
 
 class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    fields = ("created_at", "type", "channel", "old_status", "new_status", "actor", "message")
+    fields = ("created_at", "type", "channel_name", "old_status", "new_status", "actor", "message")
     readonly_fields = fields
     verbose_name = "Event"
     verbose_name_plural = "Events (audit trail)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="Channel")
+    def channel_name(self, obj: OrderEvent) -> str:
+        """The channel as people call it ("API", "Admin Console"), not its stored code."""
+        channels = dict(CancellationRequest.Channel.choices)
+        return str(channels.get(obj.channel, obj.channel or "—"))
 
 
 class OrderChangeList(ChangeList):
@@ -134,14 +157,15 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
 
     show_cancel_job_banner = True
     change_form_template = "console/admin/order_change_form.html"
+    # The number, its status and whether it can be cancelled first: on a phone they are what fits.
     list_display = (
         "web_number",
+        "status_column",
+        "can_cancel",
         "erp_number",
         "order_date",
         "customer_number",
-        "status_column",
-        "can_cancel",
-        "total",
+        "total_column",
     )
     list_display_links = ("web_number",)
     list_filter = ("status", "website", ("customer", admin.RelatedOnlyFieldListFilter))
@@ -161,13 +185,13 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
             {
                 "fields": (
                     "web_order_number",
-                    "erp_order_number",
+                    "erp_order_number_column",
                     "status_column",
                     "order_date",
                     "website",
                     "customer",
                     "placed_by",
-                    "customer_po",
+                    "customer_po_column",
                 )
             },
         ),
@@ -175,13 +199,13 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
     )
     readonly_fields = (
         "web_order_number",
-        "erp_order_number",
+        "erp_order_number_column",
         "status_column",
         "order_date",
         "website",
         "customer",
         "placed_by",
-        "customer_po",
+        "customer_po_column",
         "currency",
         "subtotal",
         "tax_amount",
@@ -224,6 +248,18 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
     @admin.display(description="ERP order", ordering="erp_order_number")
     def erp_number(self, obj: Order) -> str:
         return obj.erp_order_number or "—"
+
+    @admin.display(description="ERP order number")
+    def erp_order_number_column(self, obj: Order) -> str:
+        return obj.erp_order_number or "—"
+
+    @admin.display(description="Customer PO")
+    def customer_po_column(self, obj: Order) -> str:
+        return obj.customer_po or "—"
+
+    @admin.display(description="Total", ordering="total")
+    def total_column(self, obj: Order) -> str:
+        return f"{money_text(obj.total)} {obj.currency}".strip()
 
     @admin.display(description="Customer", ordering="customer__customer_number")
     def customer_number(self, obj: Order) -> str:

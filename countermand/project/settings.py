@@ -176,6 +176,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format everywhere, with the time zone (countermand/project/formats/en/formats.py).
+FORMAT_MODULE_PATH = "countermand.project.formats"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("COUNTERMAND_STATIC_ROOT", BASE_DIR.parent / "staticfiles"))

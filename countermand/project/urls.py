@@ -1,11 +1,11 @@
 from django.urls import include, path
 
 from countermand.console.sites import console_site
-from countermand.core import views as core_views
 from countermand.project import health
+from countermand.storefront import views as storefront_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", storefront_views.home, name="home"),  # the storefront's front page, for buyers
     path("admin/", console_site.urls),  # the Admin Console (countermand.console.sites)
     path("metrics", health.metrics, name="metrics"),
     path("healthz", health.healthz, name="healthz"),

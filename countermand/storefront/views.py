@@ -34,6 +34,9 @@ from countermand.orders.selectors import buyer_order_get, buyer_orders, order_la
 from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, SignInForm
 from countermand.storefront.shop import NoStorefrontAccess, Shop, shop_for
 
+# The extra tag of the "has been requested" flash (storefront.js removes it when the ERP answers).
+CANCELLATION_MESSAGE_TAG = "cancellation"
+
 # Seconds between progress polls while the ERP has not answered (the script backs off to the maximum).
 POLL_SECONDS, POLL_MAX_SECONDS = 2, 30
 
@@ -70,6 +73,35 @@ def order_or_404(request: HttpRequest, shop: Shop, number: str) -> Order | HttpR
         return buyer_order_get(shop.actor, number)
     except NotFound:
         return render(request, "storefront/order_not_found.html", {"shop": shop, "number": number}, status=404)
+
+
+# How many orders the home page lists; the rest are one click away in My orders.
+RECENT_ORDERS = 5
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The storefront's front page: the sign-in for a visitor; a signed-in buyer's most recent orders, the
+    ones they can still cancel marked, with the way to all of them."""
+    if not request.user.is_authenticated:
+        return render(request, "storefront/home.html", {"form": SignInForm(request), "next": reverse("home")})
+    try:
+        shop = shop_for(request)
+    except NoStorefrontAccess as exc:
+        return render(request, "storefront/no_access.html", {"reason": exc.reason}, status=403)
+    mappings = status_mappings()
+    page = order_history_page(buyer_orders(shop.actor), page=1, page_size=RECENT_ORDERS)
+    shown = orders_shown(page.items, actor=shop.actor, website_ids=[shop.website.pk], mappings=mappings)
+    return render(
+        request,
+        "storefront/home.html",
+        {
+            "shop": shop,
+            "page": page,
+            "rows": [(order, shown.status_display(order), shown.can_cancel(order)) for order in page.items],
+            "show_status": shown.show_status[shop.website.pk],
+        },
+    )
 
 
 @require_GET
@@ -139,6 +171,8 @@ def cancellation_context(order: Order, shop: Shop) -> dict[str, Any]:
         # A website that does not offer cancellation shows no Cancel button and no explanation.
         "offers_cancellation": WEBSITE_DISABLED not in codes,
         "blockers": explained,
+        # Blocked by its status (shipped…): the panel offers the next step instead of a dead end.
+        "status_blocked": bool({STATUS_NOT_CANCELLABLE, MAPPING_DISALLOWS} & codes),
         "reasons": shown.reasons[order.website_id],
     }
 
@@ -187,7 +221,12 @@ def order_cancel(request: HttpRequest, shop: Shop, number: str) -> HttpResponse:
         except (OrderNotCancellable, ValidationFailed) as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Your cancellation of order {order.web_order_number} has been requested.")
+            # Tagged, so the page's script can take the flash away once the order system has answered.
+            messages.success(
+                request,
+                f"Your cancellation of order {order.web_order_number} has been requested.",
+                extra_tags=CANCELLATION_MESSAGE_TAG,
+            )
         return redirect(detail_url)
     if not panel["can_cancel"]:
         return redirect(detail_url)

@@ -130,6 +130,7 @@ def test_a_buyer_cancels_an_order_on_a_phone_and_watches_the_erp_confirm_it(phon
     # Sign in and filter My orders.
     sign_in(page, base)
     check_accessible_on_a_phone(page)
+    page.get_by_text("Filter orders").click()  # folded on a phone, so the orders come first
     page.get_by_label("Status").select_option(label="Submitted")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("status").filter(has_text="matching your filters")).to_be_visible()

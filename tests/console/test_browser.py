@@ -149,7 +149,7 @@ def test_the_setup_guide_walked_in_the_console_turns_the_checklist_green(console
     expect(page.get_by_role("tab", name="Details")).to_have_attribute("aria-selected", "true")
     page.fill("#id_name", "OrderCancel")
     page.select_option("#id_job_type", "Execution")
-    page.select_option("#id_connection", label="ERP Connection")
+    page.select_option("#id_connection", label="ERP Connection (Sandbox)")
     page.select_option("#id_preprocessor", "None")
     page.select_option("#id_integration_processor", "WebServiceOrderCancel")
     page.select_option("#id_post_processor", "None")

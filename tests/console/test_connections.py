@@ -3,6 +3,7 @@ password, Test connection against a real HTTP server, breaker state read-only.""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -235,3 +236,56 @@ def test_test_connection_redacts_credentials_the_erp_echoed(db, monkeypatch):
     assert "erp-secret" not in result.message
     assert "ZXJwLXVzZXI6ZXJwLXNlY3JldA" not in result.message
     assert "[redacted]" in result.message
+
+
+# --- pairing connections with processors (from the plugins' declarations), testing before saving
+
+
+def test_each_type_says_which_integration_processor_fits_it(admin_client):
+    html = admin_client.get(reverse(ADD)).content.decode()
+    pairs = dict(re.findall(r'data-pairs-with="([^"]+)">([^<]*)<', html))
+    assert "WebServiceOrderCancel" in pairs["Sandbox"]
+    assert "WebServiceOrderCancel" in pairs["WebService"]
+    assert "TrytonOrderCancel" in pairs["Tryton"]
+    assert "WebServiceOrderCancel" not in pairs["Tryton"]
+
+
+def test_a_new_connection_starts_as_a_sandbox_with_the_sandbox_erps_own_address(admin_client):
+    html = admin_client.get(reverse(ADD)).content.decode()
+    assert '<option value="Sandbox" selected>' in html
+    assert 'value="http://testserver/sandbox-erp"' in html
+    assert "data-suggested-urls=" in html  # the script swaps it when the type changes
+    assert 'data-connection-test="' in html  # Test connection, before saving
+
+
+def test_a_type_named_in_the_link_starts_with_its_own_suggestion(admin_client):
+    html = admin_client.get(reverse(ADD), {"type_name": "WebService"}).content.decode()
+    assert '<option value="WebService" selected>' in html
+    assert "http://testserver/sandbox-erp" not in html.split('name="url"')[1][:200]
+
+
+def test_test_connection_before_saving_tries_the_typed_values_and_saves_nothing(admin_client, erp_url):
+    url = reverse("admin:integration_integrationconnection_test_unsaved")
+    answer = admin_client.post(url, connection_data(url=f"{erp_url}/ok")).json()
+    assert answer["ok"] is True
+    assert "OK" in answer["message"]
+    refused = admin_client.post(
+        url, connection_data(url=f"{erp_url}/secured", log_on="erp-user", password="wrong")
+    ).json()
+    assert refused["ok"] is False
+    assert "refused the log-on" in refused["message"]
+    assert "wrong" not in refused["message"]
+    assert not IntegrationConnection.objects.exists()
+
+
+def test_test_connection_before_saving_reports_what_the_form_lacks(admin_client):
+    url = reverse("admin:integration_integrationconnection_test_unsaved")
+    answer = admin_client.post(url, connection_data(url="not a url", name="")).json()
+    assert answer["ok"] is False
+    assert answer["message"].startswith("Correct the form first")
+
+
+def test_only_integration_admins_may_test_before_saving(reader_client, order_client):
+    url = reverse("admin:integration_integrationconnection_test_unsaved")
+    for client in (reader_client, order_client):
+        assert client.post(url, connection_data()).status_code == 403

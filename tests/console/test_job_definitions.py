@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -275,3 +277,42 @@ def test_run_of_the_order_cancel_definition_is_refused_and_points_to_cancel_orde
     posted = admin_client.post(run_url(definition), {"p_OrderNumber": "W1"})
     assert posted.status_code == 409
     assert not IntegrationJob.objects.exists()
+
+
+# --- pairing: suggestions from the installed processors' declarations
+
+
+def test_a_new_definition_suggests_order_cancel_the_only_connection_and_the_processor_fitting_it(admin_client):
+    ConnectionFactory(name="ERP Connection", type_name="Sandbox", url="http://127.0.0.1:9/sandbox-erp")
+    html = admin_client.get(reverse(ADD)).content.decode()
+    assert 'name="name" value="OrderCancel"' in html
+    assert 'list="job-name-suggestions"' in html
+    assert '<option value="Execution" selected>' in html
+    assert re.search(r'<option value="\d+" selected>ERP Connection \(Sandbox\)</option>', html)
+    assert '<option value="WebServiceOrderCancel" selected>' in html
+    # The Parameters tab comes filled in with what WebServiceOrderCancel declares.
+    assert 'name="parameters-0-name" value="OrderNumber"' in html
+    assert 'name="parameters-0-prompt" value="Order Number"' in html
+    assert "Fits WebService and Sandbox connections." in html
+
+
+def test_a_tryton_connection_is_paired_with_the_tryton_processor(admin_client):
+    connection = ConnectionFactory(name="Tryton", type_name="Tryton", options={"database": "erp"})
+    html = admin_client.get(reverse(ADD), {"connection": connection.pk}).content.decode()
+    assert '<option value="TrytonOrderCancel" selected>' in html
+    fitting = html[html.index("data-fitting-processors=") :]
+    assert "TrytonOrderCancel" in fitting[: fitting.index(">")]
+
+
+def test_the_name_is_not_suggested_once_order_cancel_exists(admin_client):
+    JobDefinitionFactory()
+    html = admin_client.get(reverse(ADD)).content.decode()
+    assert 'name="name" value="OrderCancel"' not in html
+
+
+def test_saving_the_suggested_definition_from_the_checklist_returns_to_it(admin_client):
+    connection = ConnectionFactory(type_name="Sandbox", url="http://127.0.0.1:9/sandbox-erp")
+    setup = reverse("admin:console_setup")
+    response = admin_client.post(f"{reverse(ADD)}?next={setup}", with_parameter(definition_data(connection)))
+    assert (response.status_code, response["Location"]) == (302, setup)
+    assert JobDefinition.objects.get(name="OrderCancel").parameters.get().name == "OrderNumber"

@@ -153,3 +153,24 @@ def test_only_integration_admins_retry_and_cancel(reader_client, order_client, i
     assert integration_client.post(cancel).status_code == 302
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
+
+
+def test_the_log_comes_before_the_runs_fields_and_the_bookkeeping_is_folded_away(admin_client):
+    job = job_enqueue(definition=JobDefinitionFactory(), parameters={"OrderNumber": "E-78"})
+    IntegrationJobLog.objects.create(job=job, sequence=1, level="Info", message="POST to the ERP")
+    html = admin_client.get(job_url(job)).content.decode()
+    log = html.index('id="job-log"')
+    assert log < html.index('id="job-parameters"') < html.index("field-status_column")
+    more = html[html.index("More about this run") - 400 :]
+    assert "collapse" in more[:400]
+    assert "field-lease_owner" in more
+
+
+def test_cancel_requested_no_is_a_plain_word_not_a_red_error_icon(admin_client):
+    job = job_enqueue(definition=JobDefinitionFactory(), parameters={"OrderNumber": "E-79"})
+    html = admin_client.get(job_url(job)).content.decode()
+    field = html[html.index("field-cancel_requested_column") :]
+    field = field[: field.index("</div>", field.index('class="readonly"'))]
+    assert field.endswith('<div class="readonly">No')
+    assert "icon-no" not in html
+    assert "No log lines yet" in html

@@ -231,3 +231,9 @@ def test_bulk_cancel_is_not_offered_to_read_only_admins(reader_client, order):
     assert response.status_code in (200, 302)
     assert OrderEvent.objects.filter(order=order).count() == 0
     assert Order.objects.get(pk=order.pk).status == "Submitted"
+
+
+def test_the_orders_list_repeats_no_counts_beside_its_filters(admin_client, order, shipped):
+    html = admin_client.get(reverse(LIST)).content.decode()
+    assert "Show counts" not in html
+    assert "2 orders" in html

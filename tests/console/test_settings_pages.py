@@ -3,6 +3,8 @@ audited); the registry's message shows as the form error."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -115,14 +117,17 @@ def test_search_finds_cancellable_order_statuses_by_its_label(admin_client):
     assert 'data-setting="AllowCancellationRequest"' not in html
 
 
-def test_list_settings_get_a_plus_button_and_the_mapped_statuses_as_suggestions(admin_client):
+def test_list_settings_get_a_plus_button_and_only_statuses_a_buyer_could_cancel_as_suggestions(admin_client):
     MappingFactory(erp_order_status="Submitted", allow_cancellation=True)
+    MappingFactory(erp_order_status="Open", allow_cancellation=True)
     MappingFactory(erp_order_status="Shipped", allow_cancellation=False)
+    # Statuses Countermand sets itself, even when a mapping (wrongly) allows cancelling them.
+    MappingFactory(erp_order_status="Cancelled", allow_cancellation=True)
+    MappingFactory(erp_order_status="CancellationRequested", allow_cancellation=True)
     html = admin_client.get(reverse("admin:console_settings"), {"q": "Cancellable Order Statuses"}).content.decode()
     assert 'class="list-value-add"' in html
     datalist = html[html.index("<datalist") : html.index("</datalist>")]
-    assert '<option value="Submitted">' in datalist
-    assert '<option value="Shipped">' in datalist
+    assert re.findall(r'<option value="([^"]+)">', datalist) == ["Open", "Submitted"]
 
 
 def test_saving_a_list_stores_every_value_typed_and_ignores_blank_inputs(admin_client):
@@ -209,3 +214,13 @@ def test_order_admin_cannot_change_settings(order_client):
 def test_integration_admin_may_change_settings(integration_client):
     assert integration_client.post(edit_url("OrderCancelStatuses"), {"value": "Submitted"}).status_code == 302
     assert setting_get("OrderCancelStatuses") == ["Submitted"]
+
+
+def test_the_application_scope_names_the_websites_that_set_their_own_value(admin_client):
+    demo = WebsiteFactory(name="Demo Store")
+    setting_set(name="CancellableOrderStatuses", value=["Open", "Submitted"], website=demo)
+    html = admin_client.get(reverse("admin:console_settings"), {"q": "Cancellable Order Statuses"}).content.decode()
+    row = html[html.index('id="setting-CancellableOrderStatuses"') :]
+    overrides = row[row.index("data-overrides") : row.index("</div>", row.index("data-overrides"))]
+    assert "Demo Store</a> = Open, Submitted" in overrides
+    assert f"website={demo.pk}" in overrides

@@ -8,6 +8,7 @@ from django.urls import resolve, reverse
 
 from countermand.cancellations.setup_check import MISSING, OK, setup_check
 from countermand.integration.models import JobDefinition
+from countermand.settings.services import setting_set
 from tests.factories import OrderFactory, WebsiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,17 +55,65 @@ def test_every_link_opens_a_real_console_page(admin_client, request, configured)
 
 def test_links_point_at_the_page_that_fixes_each_step(db):
     website = WebsiteFactory(name="North")
+    setting_set(name="OrderCancelStatuses", value=["Submitted"])
     links = {item.key: item.link for item in setup_check()}
     assert links["application-setting"] == reverse(
         "admin:console_application_setting_edit", args=["OrderCancelStatuses"]
     )
-    assert links["website-setting"] == reverse("admin:websites_website_change", args=[website.pk]) + "#settings"
-    assert links["status-mapping"] == reverse("admin:orders_orderstatusmapping_add")
+    # Straight to the missing setting of the website, not to a tab where it must be searched for.
+    assert links["website-setting"] == reverse(
+        "admin:websites_website_setting", args=[website.pk, "AllowCancellationRequest"]
+    )
+    # The mapping form opens with the listed status filled in and Allow Cancellation ticked.
+    assert links["status-mapping"] == reverse("admin:orders_orderstatusmapping_add") + (
+        "?erp_order_status=Submitted&display_name=Submitted&allow_cancellation=1"
+    )
     assert links["cancellable-statuses"].startswith(reverse("admin:console_settings") + "?q=Cancellable")
-    assert links["connection"] == reverse("admin:integration_integrationconnection_add")
+    assert links["connection"] == reverse("admin:integration_integrationconnection_add") + "?name=ERP+Connection"
     assert (
         links["cancel-job"] == reverse("admin:integration_jobdefinition_add") + "?name=OrderCancel&job_type=Execution"
     )
+
+
+def test_without_a_website_the_website_step_links_to_adding_one(db):
+    item = next(i for i in setup_check() if i.key == "website-setting")
+    assert item.link == reverse("admin:websites_website_add")
+    assert "add one first" in item.detail
+
+
+def test_the_website_step_links_to_the_website_where_cancellation_is_on_not_off(db):
+    WebsiteFactory(name="Alpha Outlet")  # first by any order, cancellation off
+    demo = WebsiteFactory(name="Demo Store")
+    setting_set(name="AllowCancellationRequest", value=True, website=demo)
+    item = next(i for i in setup_check() if i.key == "website-setting")
+    assert item.state == OK
+    assert item.link == reverse("admin:websites_website_change", args=[demo.pk]) + "#settings"
+
+
+def test_cancellable_statuses_of_a_website_link_to_settings_at_that_websites_scope(admin_client):
+    WebsiteFactory(name="Alpha Outlet")
+    demo = WebsiteFactory(name="Demo Store")
+    setting_set(name="CancellableOrderStatuses", value=["Open", "Submitted"], website=demo)
+    item = next(i for i in setup_check() if i.key == "cancellable-statuses")
+    assert item.detail == "Cancellable Order Statuses = Open, Submitted on Demo Store."
+    assert f"website={demo.pk}" in item.link
+    # The page behind the link shows the value the checklist names, not the application's "(empty)".
+    html = admin_client.get(item.link).content.decode()
+    row = html[html.index('id="setting-CancellableOrderStatuses"') :]
+    assert "now Open, Submitted" in row[:3000]
+
+
+def test_each_fix_it_link_returns_to_the_checklist_after_saving(admin_client):
+    html = admin_client.get(reverse(SETUP)).content.decode()
+    setup_url = reverse(SETUP)
+    assert f"next={setup_url.replace('/', '%2F')}" in html
+    edit = reverse("admin:console_application_setting_edit", args=["OrderCancelStatuses"])
+    response = admin_client.post(f"{edit}?next={setup_url}", {"value": ["Submitted"]})
+    assert response.status_code == 302
+    assert response["Location"] == setup_url
+    # A `next` pointing off the site is ignored.
+    response = admin_client.post(f"{edit}?next=https://evil.example.com/", {"value": ["Submitted"]})
+    assert response["Location"].startswith(reverse("admin:console_application_settings"))
 
 
 def test_an_inactive_job_links_to_its_own_form(shop):

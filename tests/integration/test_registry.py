@@ -113,3 +113,14 @@ def test_the_built_in_connectors_and_the_refresh_are_registered_through_entry_po
     assert {"WebServiceOrderCancel", "TrytonOrderCancel", "NoOp", "OrderHistoryRefresh"} <= set(registry().processors)
     assert {"WebService", "Sandbox", "Tryton"} <= set(registry().connection_types)
     assert registry().processors["OrderHistoryRefresh"].__module__ == "countermand.orders.refresh"
+
+
+def test_processors_fitting_a_connection_type_come_from_their_declarations():
+    from countermand.integration.registry import connection_types_accepted, processors_fitting
+
+    sandbox = processors_fitting("Sandbox")
+    assert sandbox[0] == "WebServiceOrderCancel"  # declares Sandbox; processors accepting anything follow
+    assert "TrytonOrderCancel" not in sandbox
+    assert processors_fitting("Tryton")[0] == "TrytonOrderCancel"
+    assert connection_types_accepted("TrytonOrderCancel") == ("Tryton",)
+    assert connection_types_accepted("NoSuchProcessor") == ()

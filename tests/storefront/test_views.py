@@ -294,6 +294,34 @@ def test_progress_feed_shows_the_erps_refusal(buyer):
     assert 'id="cancel-open"' in done["html"]  # the order may be cancelled again
 
 
+def test_the_confirmed_step_shows_when_and_the_erps_reference(buyer):
+    buyer.post("/orders/WEB-1002/cancel/", {"reason": "Other"})
+    requested = buyer.get("/orders/WEB-1002/progress/").json()["html"]
+    assert "data-erp-reference" not in requested
+    cancellation_confirm(request_id=CancellationRequest.objects.get().pk, erp_reference="SO-4711")
+    done = buyer.get("/orders/WEB-1002/progress/").json()["html"]
+    answer = done[done.index('data-step="answer"') :]
+    answer = answer[: answer.index("</li>")]
+    assert "Confirmed" in answer
+    assert re.search(r'<time datetime="[^"]+">\d{1,2} \w{3} \d{4}, \d{2}:\d{2} UTC</time>', answer), answer
+    assert "Order system reference: <strong>SO-4711</strong>" in done
+
+
+def test_the_requested_flash_is_tagged_so_the_page_can_take_it_away_once_answered(buyer):
+    html = buyer.post("/orders/WEB-1002/cancel/", {"reason": "Other"}, follow=True).content.decode()
+    assert re.search(r'<p class="message message--success" data-message="cancellation">[^<]*has been requested', html)
+
+
+def test_a_shipped_orders_page_offers_the_next_step(buyer):
+    html = buyer.get("/orders/WEB-1004/").content.decode()
+    step = html[html.index("data-next-step") :]
+    assert "customer service" in step[:600]
+    assert "WEB-1004" in step[:600]
+    assert 'href="/orders/"' in step[:600]
+    # An order that can be cancelled has no such hint.
+    assert "data-next-step" not in buyer.get("/orders/WEB-1002/").content.decode()
+
+
 def test_progress_feed_of_another_customers_order_is_404(world):
     assert world.browser("buyer_c2000").get("/orders/WEB-1002/progress/").status_code == 404
 

@@ -92,7 +92,56 @@
     });
   }
 
+  function setupConnectionForm() {
+    // A new connection: changing the type puts that type's suggested URL in an empty (or still suggested) URL.
+    var type = document.querySelector("select[data-suggested-urls]");
+    var url = document.getElementById("id_url");
+    if (type && url) {
+      var suggested = JSON.parse(type.getAttribute("data-suggested-urls"));
+      var absolute = function (u) { return u && u.charAt(0) === "/" ? window.location.origin + u : (u || ""); };
+      type.addEventListener("change", function () {
+        var offered = Object.keys(suggested).map(function (k) { return absolute(suggested[k]); });
+        if (!url.value || offered.indexOf(url.value) >= 0) url.value = absolute(suggested[type.value]);
+      });
+    }
+    // Test connection before saving: the form's values go to the test endpoint; its answer shows here.
+    var button = document.querySelector("[data-connection-test]");
+    if (!button) return;
+    var result = document.getElementById("connection-test-result");
+    button.addEventListener("click", function () {
+      result.textContent = "Testing…";
+      result.className = "connection-test-result";
+      fetch(button.getAttribute("data-connection-test"), {
+        method: "POST", body: new FormData(button.form), credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          result.textContent = data.message;
+          result.className = "connection-test-result " + (data.ok ? "connection-test-ok" : "connection-test-failed");
+        })
+        .catch(function (error) {
+          result.textContent = "The test could not run: " + error;
+          result.className = "connection-test-result connection-test-failed";
+        });
+    });
+  }
+
+  function setupProcessorPairing() {
+    // Choosing a connection picks the integration processor that fits it, while none is chosen.
+    var connection = document.querySelector("select[data-fitting-processors]");
+    var processor = document.getElementById("id_integration_processor");
+    if (!connection || !processor) return;
+    var fitting = JSON.parse(connection.getAttribute("data-fitting-processors"));
+    connection.addEventListener("change", function () {
+      var names = fitting[connection.value] || [];
+      if (names.length && (processor.value === "None" || !processor.value)) processor.value = names[0];
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupConnectionForm();
+    setupProcessorPairing();
     setupTabs();
     setupListValues();
     setupInheritToggles();

@@ -46,6 +46,14 @@
             if (status) status.textContent = data.statusDisplay;
             setUpDialog(panel);
             lastState = data.state;
+            // Once the order system has answered, "…has been requested" is no longer true: the panel says it all.
+            if (!data.waiting) {
+              document.querySelectorAll('[data-message~="cancellation"]').forEach(function (flash) {
+                var box = flash.parentNode;
+                flash.remove();
+                if (box && !box.children.length) box.remove();
+              });
+            }
             delay = Number(panel.getAttribute("data-poll-seconds")) * 1000;
           } else {
             delay = Math.min(delay * 1.5, maxDelay);
@@ -64,6 +72,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Wide screens have room for the filters; a phone keeps them folded so the orders come first.
+    if (window.matchMedia && window.matchMedia("(min-width: 40.01rem)").matches) {
+      document.querySelectorAll("details.filters-toggle").forEach(function (d) { d.open = true; });
+    }
     var panel = document.getElementById("cancellation-panel");
     if (!panel) return;
     setUpDialog(panel);
