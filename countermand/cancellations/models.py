@@ -59,6 +59,8 @@ class CancellationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The insights page reads requests by date range (countermand/cancellations/insights.py).
+        indexes = [models.Index(fields=["created_at", "state"], name="cancellation_created_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],

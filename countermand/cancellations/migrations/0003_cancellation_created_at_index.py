@@ -1,0 +1,16 @@
+"""An index for the insights page: cancellation requests read by date range, counted by state."""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("cancellations", "0002_order_cancel_job_handler"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="cancellationrequest",
+            index=models.Index(fields=["created_at", "state"], name="cancellation_created_idx"),
+        ),
+    ]
