@@ -81,6 +81,7 @@ SECTIONS: tuple[Section, ...] = (
                 url_name="console_insights",
                 perm="cancellations.view_cancellationrequest",
             ),
+            Entry("Import orders", "OrderImport", url_name="console_order_import", perm="orders.add_order"),
         ),
     ),
     Section(
