@@ -30,25 +30,23 @@ class Bar:
     css: str = ""
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above `value` (an axis that ends on a round number)."""
-    if value <= 0:
-        return 1
+def _nice_ceiling(value: float) -> int:
+    """The smallest 2, 4, 6, 8 or 10 times a power of ten at or above `value`: an axis of counts that ends on
+    a round number whose half (the middle grid line) is a whole count too."""
+    if value <= 2:
+        return 2
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    return next(step * magnitude for step in (2, 4, 6, 8, 10) if value <= step * magnitude)
 
 
 def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
-def _open(title: str, desc: str, height: int, css: str) -> tuple[str, str]:
+def _open(title: str, desc: str, height: int, css: str, width: int = WIDTH) -> tuple[str, str]:
     n = next(_ids)
     head = (
-        f'<svg class="chart {escape(css)}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart {escape(css)}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="chart-title-{n} chart-desc-{n}" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="chart-title-{n}">{escape(title)}</title><desc id="chart-desc-{n}">{escape(desc)}</desc>'
     )
@@ -138,16 +136,17 @@ def horizontal_bars(*, title: str, desc: str, bars: Sequence[Bar], css: str = ""
 
 def share_bar(*, title: str, share: float | None, text: str, css: str = "") -> SafeString:
     """A 0 to 100 % bar with its share filled and printed (e.g. the denial rate)."""
-    height, left, right = 44, 8, 8
-    plot_w = WIDTH - left - right
-    head, tail = _open(title, text, height, css)
+    # Half the others' width: two of them sit side by side, and their text keeps the same size.
+    width, height, left, right = WIDTH // 2, 44, 8, 8
+    plot_w = width - left - right
+    head, tail = _open(title, text, height, css, width)
     filled = plot_w * (share or 0)
     return mark_safe(  # every text is escaped
         f'{head}<rect class="chart-track" x="{left}" y="8" width="{plot_w}" height="18"/>'
         f'<rect class="chart-fill-share" x="{left}" y="8" width="{filled:.1f}" height="18"/>'
         f'<text class="chart-axis" x="{left}" y="40">0 %</text>'
-        f'<text class="chart-axis" x="{WIDTH - right}" y="40" text-anchor="end">100 %</text>'
-        f'<text class="chart-value" x="{WIDTH / 2:.0f}" y="40" text-anchor="middle">{escape(text)}</text>{tail}'
+        f'<text class="chart-axis" x="{width - right}" y="40" text-anchor="end">100 %</text>'
+        f'<text class="chart-value" x="{width / 2:.0f}" y="40" text-anchor="middle">{escape(text)}</text>{tail}'
     )
 
 

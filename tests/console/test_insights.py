@@ -118,3 +118,11 @@ def test_an_empty_range_says_none_rather_than_drawing_empty_tables(admin_client)
     assert 'id="figure-denial-rate">—<' in html
     assert "None in this range." in html
     assert "No data in this range." in html
+
+
+@pytest.mark.django_db
+def test_text_in_the_charts_is_escaped(admin_client):
+    cancellation(day=today(), reason='<script>alert("x")</script>')
+    html = admin_client.get(URL).content.decode()
+    assert '<script>alert("x")' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
