@@ -52,9 +52,10 @@ SELECT o.id, {definition}, CASE WHEN o.id % 20 < 10 THEN {sandbox} ELSE {tryton}
 FROM orders_order o WHERE o.web_order_number LIKE 'B%' AND o.id % 10 = 0 AND (o.id / 10) % 20 <> 16
 """
 REQUESTS_SQL = """
-INSERT INTO cancellations_cancellationrequest (order_id, channel, reason_code, reason_text, forced, previous_status,
-    state, erp_message, erp_reference, idempotency_key, job_id, send_count, created_at, updated_at, resolved_at)
-SELECT o.id, 'storefront', {reason}, '', {false}, 'Submitted', {state}, '', '', 'bench-' || o.id,
+INSERT INTO cancellations_cancellationrequest (order_id, website_id, channel, reason_code, reason_text, forced,
+    previous_status, state, erp_message, erp_reference, idempotency_key, job_id, send_count, created_at, updated_at,
+    resolved_at)
+SELECT o.id, o.website_id, 'storefront', {reason}, '', {false}, 'Submitted', {state}, '', '', 'bench-' || o.id,
     CASE WHEN (o.id / 10) % 20 = 16 THEN NULL ELSE o.id END, 1, {created}, {created},
     CASE WHEN (o.id / 10) % 20 < 16 THEN {answered} WHEN (o.id / 10) % 20 = 16 THEN {created} ELSE NULL END
 FROM orders_order o WHERE o.web_order_number LIKE 'B%' AND o.id % 10 = 0
