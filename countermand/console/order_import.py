@@ -65,6 +65,7 @@ class UploadedOrder:
     where: str
     data: dict[str, Any]
     errors: list[str] = field(default_factory=list)
+    website_name: str = ""  # once its websiteId is found
 
     @property
     def number(self) -> str:
@@ -186,6 +187,7 @@ def orders_import(orders: list[UploadedOrder], *, actor_id: int | None, save: bo
         serializer = OrderImportSerializer(data=order.data)
         if serializer.is_valid():
             valid.append((order, serializer))
+            order.website_name = serializer.validated_data["websiteId"].name
         else:
             order.errors.extend(_messages(serializer.errors))
     by_website: dict[Any, list[tuple[UploadedOrder, OrderImport]]] = {}

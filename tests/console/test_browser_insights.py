@@ -112,6 +112,7 @@ def test_the_import_preview_shows_each_rows_errors_and_a_clean_file_imports(cons
     expect(page.locator("tr[data-order='WEB-2'] .import-errors")).to_contain_text("There is no customer C404.")
     expect(page.locator("tr[data-order='WEB-1']")).to_contain_text("OK")
     expect(page.locator("#import-submit")).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "import-preview-errors.png"), full_page=True)
 
     good = tmp_path / "orders.csv"
     good.write_text(
@@ -131,7 +132,7 @@ def test_the_import_preview_shows_each_rows_errors_and_a_clean_file_imports(cons
 
 
 @pytest.mark.browser
-def test_the_cancellable_statuses_say_per_website_which_setting_decides_and_link_to_it(console):
+def test_the_cancellable_statuses_say_per_website_which_setting_decides_and_link_to_it(console, tmp_path):
     store, counter = WebsiteFactory(name="Demo Store"), WebsiteFactory(name="Trade Counter")
     setting_set(name="OrderCancelStatuses", value=["Submitted"])
     setting_set(name="AllowCancellationRequest", value=True, website=store)
@@ -153,6 +154,7 @@ def test_the_cancellable_statuses_say_per_website_which_setting_decides_and_link
         "The mapping of Shipped has Allow Cancellation off."
     )
 
+    page.screenshot(path=str(tmp_path / "cancellable-statuses.png"), full_page=True)
     submitted_on_counter.get_by_role("link", name="Change AllowCancellationRequest on Trade Counter").click()
     expect(page.locator("h1")).to_contain_text("AllowCancellationRequest")
     assert f"/websites/website/{counter.pk}/settings/AllowCancellationRequest/" in page.url

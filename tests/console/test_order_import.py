@@ -50,6 +50,7 @@ def test_a_json_upload_is_previewed_without_saving_then_imported_with_its_lines(
     html = preview.content.decode()
     assert "2 orders ready to import" in html
     assert 'id="import-submit"' in html
+    assert "<td>Store</td>" in html  # the website's name, not its id
     assert Order.objects.count() == 0
 
     done = admin_client.post(URL, {"_import": "1", "content": content, "filename": "orders.json"})
