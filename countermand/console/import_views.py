@@ -53,7 +53,6 @@ def _page(request: HttpRequest, site: admin.AdminSite, **extra: Any) -> Template
             "order_columns": ORDER_COLUMNS,
             "line_columns": list(LINE_COLUMNS),
             "max_orders": MAX_ORDERS,
-            "offer_sample_data": request.user.is_superuser and installation_is_empty(),
             "form": OrderUploadForm(),
             **extra,
         }

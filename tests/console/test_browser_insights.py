@@ -161,9 +161,9 @@ def test_the_cancellable_statuses_say_per_website_which_setting_decides_and_link
 
 
 @pytest.mark.browser
-def test_load_sample_data_on_an_empty_installation_leads_to_the_setup_checklist(console):
+def test_load_sample_data_offered_on_an_empty_installations_index_leads_to_the_setup_checklist(console):
     page = console
-    nav(page, "Import orders")
+    expect(page.locator("#sample-data")).to_contain_text("There is no order yet.")
     page.click("#load-sample-data")
     expect(page.locator("h1")).to_have_text("Cancellation setup")
     expect(page.locator(".messagelist .success")).to_contain_text("Loaded the sample data: 10 orders")

@@ -162,6 +162,7 @@ def test_import_orders_is_in_the_sales_section(integration_client):
 @pytest.mark.django_db
 def test_an_empty_installation_offers_sample_data_that_loads_the_demo_without_an_admin_account(admin_client):
     assert 'id="load-sample-data"' in admin_client.get(URL).content.decode()
+    assert 'id="load-sample-data"' in admin_client.get(reverse("admin:index")).content.decode()
 
     response = admin_client.post(reverse("admin:console_sample_data_load"))
 
@@ -172,6 +173,7 @@ def test_an_empty_installation_offers_sample_data_that_loads_the_demo_without_an
     assert JobDefinition.objects.get(name="OrderCancel").connection.url == "http://testserver/sandbox-erp"
     assert not get_user_model().objects.filter(username="admin").exists()  # its user (root) is the superuser
     assert 'id="load-sample-data"' not in admin_client.get(URL).content.decode()
+    assert 'id="load-sample-data"' not in admin_client.get(reverse("admin:index")).content.decode()
 
 
 @pytest.mark.django_db
