@@ -126,3 +126,12 @@ def test_text_in_the_charts_is_escaped(admin_client):
     html = admin_client.get(URL).content.decode()
     assert '<script>alert("x")' not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+@pytest.mark.django_db
+def test_an_unknown_website_or_a_bad_date_says_so_and_shows_the_default_range(admin_client):
+    html = admin_client.get(URL, {"website": "99999", "date_from": "soon"}).content.decode()
+    assert 'id="insights-errors"' in html
+    assert "Select a valid choice." in html
+    assert "Enter a valid date." in html
+    assert "All websites: cancellations requested from" in html
