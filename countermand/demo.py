@@ -62,15 +62,18 @@ def demo_load(
     orders: int = 0,
     sandbox_url: str = "http://127.0.0.1:8000/sandbox-erp",
     progress: Callable[[int], None] | None = None,
+    admin_account: bool = True,
 ) -> dict[str, int]:
-    """Create the demo data (idempotent) and up to `orders` generated orders. Returns counts created."""
+    """Create the demo data (idempotent) and up to `orders` generated orders. Returns counts created.
+
+    `admin_account=False` creates no `admin` superuser (the console's *Load sample data*: its user is one)."""
     with transaction.atomic():
-        created = _base_data(sandbox_url)
+        created = _base_data(sandbox_url, admin_account=admin_account)
     created["orders"] = created.pop("showcase_orders") + _generated_orders(orders, progress)
     return created
 
 
-def _base_data(sandbox_url: str) -> dict[str, int]:
+def _base_data(sandbox_url: str, *, admin_account: bool = True) -> dict[str, int]:
     store, _ = Website.objects.get_or_create(name="Demo Store", defaults={"domain": "localhost"})
     counter, _ = Website.objects.get_or_create(name="Trade Counter", defaults={"domain": "counter.localhost"})
     c1000, _ = Customer.objects.get_or_create(
@@ -89,7 +92,7 @@ def _base_data(sandbox_url: str) -> dict[str, int]:
             user = User.objects.create_user(username=username, email=username, password=password)
         account, _ = BuyerAccount.objects.get_or_create(user=user, defaults={"customer": customer})
         account.websites.add(store, counter)
-    if not User.objects.filter(username="admin").exists():
+    if admin_account and not User.objects.filter(username="admin").exists():
         User.objects.create_superuser("admin", "admin@example.com", "demo-admin")
 
     for status, display, allow_cancel, allow_rma in MAPPINGS:

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -37,6 +38,9 @@ class CancellationRequest(models.Model):
     NEEDS_ATTENTION_STATES = (State.FAILED, State.LOCAL_ONLY)
 
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="cancellation_requests")
+    # The order's website, copied when the request is saved (an order never changes website): the insights
+    # page filters a website's requests without joining them to every order. Indexed by the index below.
+    website = models.ForeignKey("websites.Website", on_delete=models.PROTECT, related_name="+", db_index=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -59,6 +63,18 @@ class CancellationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The insights page reads requests by date range, of all websites or one
+        # (countermand/cancellations/insights.py); the other columns its aggregates read make these indexes
+        # covering, so that they never visit the table's rows.
+        indexes = [
+            models.Index(
+                fields=["created_at", "state", "reason_code", "resolved_at", "job"], name="cancellation_insights_idx"
+            ),
+            models.Index(
+                fields=["website", "created_at", "state", "reason_code", "resolved_at", "job"],
+                name="cancellation_website_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],
@@ -70,6 +86,11 @@ class CancellationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} {self.state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.website_id is None and self.order_id is not None:
+            self.website_id = self.order.website_id
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -49,6 +49,13 @@ SECTIONS: tuple[Section, ...] = (
             ),
             Entry("Order Status Mapping", "OrderStatusMapping", model="orders.OrderStatusMapping"),
             Entry("Setting History", "SettingChange", model="settings.SettingChange"),
+            Entry(
+                "Cancellable statuses",
+                "CancellableStatuses",
+                url_name="console_cancellable_statuses",
+                perm="settings.view_systemsetting",
+                change_perm="settings.change_systemsetting",
+            ),
         ),
     ),
     Section(
@@ -70,6 +77,13 @@ SECTIONS: tuple[Section, ...] = (
             Entry("Orders", "Order", model="orders.Order"),
             Entry("Cancellations", "Cancellation", model="cancellations.CancellationRequest"),
             Entry("Order Drift", "OrderDrift", model="orders.OrderDrift"),
+            Entry(
+                "Cancellation insights",
+                "CancellationInsights",
+                url_name="console_insights",
+                perm="cancellations.view_cancellationrequest",
+            ),
+            Entry("Import orders", "OrderImport", url_name="console_order_import", perm="orders.add_order"),
         ),
     ),
     Section(

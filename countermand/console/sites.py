@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 
-from countermand.console import views
+from countermand.console import import_views, insights_views, statuses_views, views
 from countermand.console.checks import console_setup_context
 from countermand.console.forms import ConsoleSignInForm
 from countermand.console.sections import SECTIONS, Entry
@@ -51,6 +51,14 @@ class CountermandAdminSite(admin.AdminSite):
             ),
             path("system/settings/", wrap(views.settings_view), name="console_settings"),
             path("section/<slug:key>/", self.admin_view(self.section_view), name="console_section"),
+            path("sales/insights/", wrap(insights_views.insights_view), name="console_insights"),
+            path(
+                "system/cancellable-statuses/",
+                wrap(statuses_views.cancellable_statuses_view),
+                name="console_cancellable_statuses",
+            ),
+            path("sales/import-orders/", wrap(import_views.order_import_view), name="console_order_import"),
+            path("sales/sample-data/", wrap(import_views.sample_data_load_view), name="console_sample_data_load"),
         ]
         # Before Django's own patterns: its catch-all view would answer 404 for these paths.
         return console_urls + super().get_urls()
