@@ -21,7 +21,7 @@ def copy_websites(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cancellations", "0002_order_cancel_job_handler"),
+        ("cancellations", "0003_channel_labels"),
         ("orders", "0001_initial"),
         ("websites", "0001_initial"),
     ]
