@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from countermand.core.crypto import secret_reencrypt
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.db import db_now
 from countermand.integration.handlers import JobOutcome, JobRef, handler_get, manual_run_check
@@ -384,6 +385,31 @@ def connection_save(
         actor_id=actor_id,
     )
     return connection
+
+
+def connection_passwords_reencrypt() -> tuple[int, list[str]]:
+    """Encrypt every stored connection password again with the current COUNTERMAND_SECRET_KEY (after a key
+    rotation, while the old key is in COUNTERMAND_SECRET_KEY_FALLBACKS). One short transaction per connection,
+    its row locked; the passwords themselves do not change, so nothing is audited.
+
+    Returns how many were re-encrypted and the names of the connections no key can read (their passwords
+    must be entered again)."""
+    done, unreadable = 0, []
+    for connection_id in IntegrationConnection.objects.exclude(password_encrypted="").values_list("id", flat=True):
+        with transaction.atomic():
+            connection = IntegrationConnection.objects.select_for_update().filter(pk=connection_id).first()
+            if connection is None or not connection.password_encrypted:
+                continue
+            try:
+                token = secret_reencrypt(connection.password_encrypted)
+            except ValueError:
+                unreadable.append(connection.name)
+                continue
+            # update(), not save(): the connection is not edited (updated_at, and the pooled clients keyed by
+            # it, stay), only its stored secret's envelope changes.
+            IntegrationConnection.objects.filter(pk=connection_id).update(password_encrypted=token)
+            done += 1
+    return done, unreadable
 
 
 @transaction.atomic
