@@ -341,7 +341,14 @@ def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
 # One write path for the Admin Console and the API: validated here (not in Model.save()), audited as
 # ConfigurationChange rows like settings are (countermand.settings.services).
 
-CONNECTION_UNAUDITED = ("password_encrypted", "breaker_state", "breaker_failures", "breaker_open_until")
+CONNECTION_UNAUDITED = (
+    "password_encrypted",
+    "breaker_state",
+    "breaker_failures",
+    "breaker_open_until",
+    "configuration_error",
+    "configuration_error_at",
+)
 DEFINITION_UNAUDITED = ("last_run_at",)
 PARAMETER_FIELDS = ("sequence", "value_type", "default_value", "prompt", "is_required")
 
@@ -369,6 +376,10 @@ def connection_save(
         connection.set_password(password)
     elif clear_password:
         connection.password_encrypted = ""
+    # An edit is the fix of a configuration error (a wrong password…): the next job tries the ERP again. Its
+    # new `updated_at` also makes every process build a new pooled HTTP client (http.http_client), and a new
+    # password a new ERP session (the Tryton client's sessions are keyed by the password).
+    connection.configuration_error, connection.configuration_error_at = "", None
     connection.save()
     before = configuration_snapshot(stored, exclude=CONNECTION_UNAUDITED) if stored is not None else {}
     changes: dict[str, Any] = configuration_changes(
@@ -385,6 +396,13 @@ def connection_save(
         actor_id=actor_id,
     )
     return connection
+
+
+def connection_configuration_error_clear(*, connection_id: int) -> None:
+    """*Test connection* got through: the connection's configuration error (if any) no longer holds its jobs."""
+    IntegrationConnection.objects.filter(pk=connection_id).exclude(configuration_error="").update(
+        configuration_error="", configuration_error_at=None
+    )
 
 
 def connection_passwords_reencrypt() -> tuple[int, list[str]]:
