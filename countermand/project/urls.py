@@ -4,6 +4,9 @@ from countermand.console.sites import console_site
 from countermand.core import views as core_views
 from countermand.project import health
 
+# A database outage met outside a view answers 503 too (countermand.core.outage).
+handler500 = "countermand.project.middleware.server_error"
+
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("admin/", console_site.urls),  # the Admin Console (countermand.console.sites)
