@@ -41,7 +41,14 @@ from django.utils import timezone
 
 from countermand.integration import outcomes
 from countermand.integration.db import db_now, write_transaction
-from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
+from countermand.integration.handlers import (
+    JobFinished,
+    JobOutcome,
+    JobRef,
+    handler_get,
+    handlers_all,
+    retention_purges,
+)
 from countermand.integration.joblog import LogLine, job_logs_write
 from countermand.integration.models import (
     IntegrationConnection,
@@ -720,4 +727,17 @@ def jobs_purge(*, older_than_days: float, batch: int = PURGE_BATCH, max_batches:
         deleted += len(ids)
         if len(ids) < batch:
             break
+    return deleted
+
+
+def retention_run(*, older_than_days: float) -> int:
+    """The worker's retention task: `jobs_purge`, then every purge registered with
+    `handlers.retention_register` (a domain's own expired rows), each on its own: one that fails is logged and
+    the others still run. Returns the number of jobs deleted."""
+    deleted = jobs_purge(older_than_days=older_than_days)
+    for name, purge in retention_purges().items():
+        try:
+            purge()
+        except Exception:  # the next tick tries again; the job purge and the other purges stand
+            logger.exception("the retention purge %s failed", name)
     return deleted
