@@ -196,10 +196,11 @@ def attempt_run(
     if connection_model is not None and connection_model.configuration_error:
         # An earlier attempt met a configuration error (a refused log-on): calling the ERP again would be one
         # more refused log-in towards its lock-out. The job fails with the same message until the fix.
+        met = connection_model.configuration_error_at
         log.error(
             f"Not sent to {connection_model.name}: {connection_model.configuration_error} "
-            f"(met at {connection_model.configuration_error_at:%Y-%m-%d %H:%M:%S} UTC; editing the connection or a "
-            "successful Test connection clears it)."
+            + (f"(met at {met:%Y-%m-%d %H:%M:%S} UTC; " if met else "(")
+            + "editing the connection or a successful Test connection clears it)."
         )
         return ended(queue.CONFIGURATION, connection_model.configuration_error)
     data: dict[str, Any] = {}

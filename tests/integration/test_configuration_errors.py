@@ -39,6 +39,9 @@ def test_a_webservice_erp_refusing_the_log_on_fails_the_job_at_once_without_the_
     assert (connection.breaker_state, connection.breaker_failures) == (Breaker.CLOSED, 0)
     assert connection.configuration_error == f"{LOGON_REFUSED} (HTTP {status} from {fake_erp.url})"
     assert [i.state for i in setup_check() if i.key.startswith(CONNECTION_CONFIGURATION_KEY)] == [MISSING]
+    held = IntegrationJob.objects.get(pk=second.job_id)
+    said = f"Not sent to {connection.name}: {LOGON_REFUSED}"
+    assert held.logs.filter(level="Error", message__startswith=said).exists()
 
 
 def test_editing_the_connection_clears_its_configuration_error_and_its_jobs_reach_the_erp_again(erp_shop, fake_erp):
