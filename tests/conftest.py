@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Permission
 
+from countermand.core.crypto import DEVELOPMENT_SECRET_KEY
 from countermand.customers.models import BuyerAccount
 from countermand.orders.policies import BUYER, Actor
 from countermand.settings.services import setting_set
@@ -22,6 +24,10 @@ from tests.factories import (
     StaffFactory,
     WebsiteFactory,
 )
+
+# The servers and workers the tests start run in production mode, which refuses to start without a key: they
+# get the development key this process encrypts the test connections' passwords with.
+os.environ.setdefault("COUNTERMAND_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 
 
 @dataclass

@@ -312,6 +312,9 @@ class AdminCancellationSerializer(CancellationSerializer):
     forced = serializers.BooleanField(read_only=True)
     previousStatus = serializers.CharField(source="previous_status", read_only=True)
     erpReference = serializers.CharField(source="erp_reference", read_only=True)
+    erpMessage = serializers.CharField(
+        source="erp_message", read_only=True, help_text="The ERP's answer; for a Failed request the delivery's error."
+    )
     jobNumber = serializers.IntegerField(source="job_id", read_only=True, allow_null=True)
     sendCount = serializers.IntegerField(source="send_count", read_only=True)
     requestedBy = serializers.CharField(source="requested_by.get_username", read_only=True, default=None)

@@ -5,6 +5,8 @@
 - Other DRF errors (401, 403, 404, 405, 415, 429…) → their status with an upper-case code.
 - A body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE → 413 REQUEST_TOO_LARGE; JSON nested too deep → 400 PARSE_ERROR
   (countermand/api/parsers.py); both logged as one line, without a traceback.
+- A database that cannot be reached → 503 `{code: "DATABASE_UNAVAILABLE", message, retryAfter}` with
+  `Retry-After`, logged once per burst (countermand/core/outage.py).
 - Anything unexpected → logged, 500 `{code: "INTERNAL_ERROR"}` (no traceback leaks to clients).
 
 Every body also carries `exceptionMessage` (= message): the original system's clients show that field.
@@ -24,6 +26,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from countermand.core.errors import DomainError
+from countermand.core.outage import RETRY_AFTER_SECONDS, database_unavailable, database_unavailable_body, outage_log
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,9 @@ class ErrorSerializer(serializers.Serializer):
     blockers = serializers.ListField(
         child=serializers.DictField(), required=False, help_text="Why an order cannot be cancelled: [{code, message}]."
     )
-    retryAfter = serializers.IntegerField(required=False, help_text="Seconds to wait (LOGIN_THROTTLED, THROTTLED).")
+    retryAfter = serializers.IntegerField(
+        required=False, help_text="Seconds to wait (LOGIN_THROTTLED, THROTTLED, DATABASE_UNAVAILABLE)."
+    )
 
 
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -81,6 +86,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body = error_body(exc.code, exc.message, **exc.details)
         retry = {"Retry-After": str(exc.details["retryAfter"])} if "retryAfter" in exc.details else None
         return Response(body, status=exc.http_status, headers=retry)
+    if database_unavailable(exc):
+        request = context.get("request")
+        outage_log(exc, f"{request.method} {request.path}" if request is not None else str(context.get("view")))
+        response = Response(
+            database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        )
+        response._has_been_logged = True  # type: ignore[attr-defined]  # one line per burst, not per request
+        return response
     if isinstance(exc, RequestDataTooBig):
         logger.warning("refused a request body over the upload limit in %s", context.get("view"))
         return Response(too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

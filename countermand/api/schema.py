@@ -18,6 +18,7 @@ ERROR_DESCRIPTIONS = {
     "404": "No such object — or one the caller may not see (another customer's order).",
     "409": "Conflict with the current state: `ORDER_NOT_CANCELLABLE` with `blockers`, duplicates, objects in use.",
     "429": "Too many failed sign-ins: `LOGIN_THROTTLED` with `retryAfter`.",
+    "422": "`IDEMPOTENCY_KEY_REUSED`: the `Idempotency-Key` was sent before with a different request.",
 }
 
 

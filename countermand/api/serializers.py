@@ -112,7 +112,11 @@ class CancellationSerializer(serializers.Serializer):
     note = serializers.CharField(source="reason_text", read_only=True)
     requestedAt = serializers.DateTimeField(source="created_at", read_only=True)
     resolvedAt = serializers.DateTimeField(source="resolved_at", read_only=True, allow_null=True)
-    erpMessage = serializers.CharField(source="erp_message", read_only=True)
+    erpMessage = serializers.CharField(
+        source="buyer_message",
+        read_only=True,
+        help_text="The ERP's answer; for a Failed request a sentence for the buyer (the error is for staff only).",
+    )
 
 
 class OrderStatusMappingSerializer(JsonModelSerializer):

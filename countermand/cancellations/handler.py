@@ -85,7 +85,12 @@ class OrderCancelHandler:
                     )
                     said, counted = f"Cancellation request {request.pk} confirmed.", "confirmed"
                 elif finished.outcome == JobOutcome.REJECTED:
-                    denied = services.cancellation_deny(request_id=request.pk, erp_message=reported.erp_message or "")
+                    denied = services.cancellation_deny(
+                        request_id=request.pk,
+                        erp_message=reported.erp_message or "",
+                        erp_reference=reported.erp_reference or "",
+                        erp_status=reported.erp_status or "",
+                    )
                     said = f"Cancellation request {request.pk} denied; the order is back to {denied.order.status}."
                     counted = "denied"
                 else:

@@ -12,6 +12,12 @@ def new_idempotency_key() -> str:
 
 # The job handler (integration/handlers.py) that hears the outcome of a request's delivery job.
 ORDER_CANCEL_HANDLER = "OrderCancel"
+# What a buyer is told of a Failed request (the storefront's sentence): its `erp_message` is the delivery's
+# error, for the Admin Console only — internal text (hosts, HTTP statuses, a connection's user) a buyer must
+# not see.
+BUYER_FAILED_MESSAGE = (
+    "We could not reach our order system yet. Customer service has been alerted and will complete it."
+)
 
 
 class CancellationRequest(models.Model):
@@ -99,3 +105,9 @@ class CancellationRequest(models.Model):
     @property
     def needs_attention(self) -> bool:
         return self.state in self.NEEDS_ATTENTION_STATES
+
+    @property
+    def buyer_message(self) -> str:
+        """The ERP's message as a buyer may see it: the ERP's own words once it answered; for a Failed request
+        the buyer sentence (`BUYER_FAILED_MESSAGE`), never the delivery's error."""
+        return BUYER_FAILED_MESSAGE if self.state == self.State.FAILED else self.erp_message

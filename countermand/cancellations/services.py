@@ -261,8 +261,12 @@ def cancellation_confirm(
     return request
 
 
-def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationRequest:
-    """The ERP refused: the order goes back to its previous status; the ERP's message is kept and shown."""
+def cancellation_deny(
+    *, request_id: int, erp_message: str, erp_reference: str = "", erp_status: str = ""
+) -> CancellationRequest:
+    """The ERP refused: the order takes `erp_status`, the status the ERP reported with its refusal (the
+    processor just read it), else goes back to its previous status; the ERP's message and reference are kept
+    and shown."""
     with transaction.atomic():
         request, order = _lock_request(request_id)
         if request.state == State.DENIED:
@@ -271,16 +275,18 @@ def cancellation_deny(*, request_id: int, erp_message: str) -> CancellationReque
             raise InvalidCancellationState(f"A {request.state} cancellation cannot be denied.")
         request.state = State.DENIED
         request.erp_message = erp_message
+        request.erp_reference = erp_reference[:200]
         request.resolved_at = timezone.now()
         request.save()
-        # previous_status is the ERP's latest word: the status hold kept it while the request was open.
+        # The status the refusal came with is the ERP's word of now; without one, previous_status is its
+        # latest word (the status hold kept it while the request was open).
         order_erp_status_apply(
             order_id=order.pk,
-            erp_status=request.previous_status,
+            erp_status=erp_status or request.previous_status,
             channel="",
             message=erp_message,
             event_type=OrderEvent.Type.CANCELLATION_DENIED,
-            data={"request_id": request.pk},
+            data={"request_id": request.pk, "erp_reference": erp_reference},
             source=StatusSource.ERP,  # the ERP's latest word, kept by the status hold
         )
         domain_event_publish(DomainEventType.CANCELLATION_DENIED, order_id=order.pk, cancellation_id=request.pk)

@@ -248,6 +248,8 @@ def setup_check() -> list[CheckItem]:
         )
     )
 
+    items.extend(connection_configuration_problems())
+
     waiting = jobs_waiting_on_inactive_connections()
     if waiting:
         items.append(
@@ -264,6 +266,28 @@ def setup_check() -> list[CheckItem]:
         )
 
     return items
+
+
+CONNECTION_CONFIGURATION_KEY = "connection-configuration"
+
+
+def connection_configuration_problems() -> list[CheckItem]:
+    """A required step per active connection whose jobs met a configuration error (the ERP refused the
+    log-on): its jobs fail without calling the ERP until the connection is fixed (edited) — so `check` is red
+    and the console's banner says so. Nothing when every connection is fine."""
+    broken = IntegrationConnection.objects.filter(is_active=True).exclude(configuration_error="").order_by("name")
+    return [
+        CheckItem(
+            f"{CONNECTION_CONFIGURATION_KEY}-{connection.pk}",
+            f"The ERP accepts the log-on of connection {connection.name}",
+            MISSING,
+            f"Jobs of {connection.name} fail without reaching the ERP: {connection.configuration_error}",
+            f"Administration › Jobs › Connections › {connection.name}: enter the right user and password, save, "
+            "then Test connection; resend the cancellations that failed meanwhile (Cancellations).",
+            _link("integration_integrationconnection_change", connection.pk),
+        )
+        for connection in broken
+    ]
 
 
 def setup_is_complete(items: list[CheckItem]) -> bool:

@@ -36,6 +36,7 @@ from countermand.connectors.tryton_rpc import (
     TrytonUserError,
 )
 from countermand.integration.plugin import (
+    ConfigurationError,
     ConnectionInfo,
     ConnectionType,
     ErpOrder,
@@ -113,7 +114,7 @@ def _test_tryton(connection: ConnectionInfo) -> str:
         sales = client.call("model.sale.sale.search_count", [])
     except TrytonAuthError:
         raise RuntimeError(
-            f"Tryton refused the log-on of {connection.log_on!r}: check the log-on and password"
+            f"Tryton refused the log-on of {connection.log_on!r}: check the connection's user and password"
         ) from None
     except TrytonError as exc:
         raise RuntimeError(exc.message) from None
@@ -156,14 +157,16 @@ def tryton_client(connection: ConnectionInfo, *, timeout: float | None = None) -
 
 @contextlib.contextmanager
 def tryton_errors(connection: ConnectionInfo) -> Iterator[None]:
-    """Tryton's errors as the worker understands them: unavailable → TransientError, log-on refused → failure."""
+    """Tryton's errors as the worker understands them: unavailable → TransientError, log-on refused →
+    ConfigurationError (never retried: each retry is one more failed log-in, and Tryton answers a few of those
+    with HTTP 429, locking the user out for everyone on this host)."""
     try:
         yield
     except TrytonUnavailable as exc:
         raise TransientError(f"Tryton is unavailable: {exc.message}") from exc
     except TrytonAuthError as exc:
-        raise RuntimeError(
-            f"Tryton refused the log-on of {connection.log_on!r}: check the connection's log-on and password."
+        raise ConfigurationError.logon_refused(
+            f"Tryton refused the log-on of {connection.log_on!r} on database {connection.options.get('database')!r}"
         ) from exc
 
 
@@ -214,7 +217,8 @@ class TrytonOrderCancel(Processor):
     `resetConfirmedToDraft` is true, else refused; processing / done → refused with Tryton's message
     (`ErpRejected`); already cancelled → confirmed (a retried delivery finds its own earlier effect).
     The sale is looked up by the job's order (see `matchField`), or by the `OrderNumber` parameter when the
-    job concerns no order. Tryton unreachable, 5xx, 429 → `TransientError`; no such sale → failure.
+    job concerns no order. Tryton unreachable, 5xx, 429 → `TransientError`; log-on refused →
+    `ConfigurationError`; no such sale → failure.
     """
 
     name = "TrytonOrderCancel"
@@ -286,7 +290,12 @@ class TrytonOrderCancel(Processor):
             if now["state"] == "cancelled":
                 return self._confirmed(context, now, options, f"Sale {label} was already cancelled in Tryton.")
             log.warn(f"Tryton refused to cancel sale {label} ({now['state']}): {exc.message}")
-            raise ErpRejected(exc.message, erp_reference=str(sale.get("number") or "")) from exc
+            raise ErpRejected(
+                exc.message,
+                erp_reference=str(sale.get("number") or ""),
+                # The sale's state just read: the order takes it (a cancelled one was confirmed above).
+                erp_status=status_code(str(now["state"]), options, ""),
+            ) from exc
         except (TrytonUnavailable, TrytonAuthError):
             raise
         except TrytonError as exc:

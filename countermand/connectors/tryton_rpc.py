@@ -413,6 +413,9 @@ class TrytonClient:
         response = self._post(method, params, authorization=None)
         status = response.status_code
         if status in (401, 403):
+            # The credentials are wrong now: a session cached under them (another client's) is not trusted.
+            _discard_session(self._cache_key, None)
+            self._session = None
             raise TrytonAuthError(
                 f"Tryton refused the log-on of {self.login_name!r} on database {self.database!r}",
                 method=method,

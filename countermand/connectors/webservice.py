@@ -10,6 +10,7 @@ import httpx
 
 from countermand.connectors.webservice_refresh import webservice_order_source
 from countermand.integration.plugin import (
+    ConfigurationError,
     ConnectionType,
     ErpRejected,
     ParameterSpec,
@@ -130,7 +131,8 @@ class WebServiceOrderCancel(Processor):
 
     Sends the job's idempotency key as the `Idempotency-Key` header. 2xx: confirmed (the answer's
     status field, when present, becomes the order status); 409/422 (configurable): refused, with the
-    ERP's message; 408/429/5xx, timeouts and connection errors: transient.
+    ERP's message; 401/403: the log-on was refused (`ConfigurationError`, not retried); 408/429/5xx, timeouts
+    and connection errors: transient.
     """
 
     name = "WebServiceOrderCancel"
@@ -169,7 +171,13 @@ class WebServiceOrderCancel(Processor):
                 erp_message=message if answer else "",
             )
         if response.status_code in opts.get("rejectStatusCodes", [409, 422]):
-            raise ErpRejected(message or f"the ERP refused the cancellation (HTTP {response.status_code})")
+            raise ErpRejected(
+                message or f"the ERP refused the cancellation (HTTP {response.status_code})",
+                erp_reference=str(answer.get(opts.get("referenceField", "reference"), "") or ""),
+                erp_status=str(answer.get(opts.get("statusField", "status"), "") or ""),
+            )
+        if response.status_code in (401, 403):
+            raise ConfigurationError.logon_refused(f"HTTP {response.status_code} from {conn.url}")
         if response.status_code in (408, 429) or response.status_code >= 500:
             raise TransientError(f"the ERP answered HTTP {response.status_code}: {message[:200]}")
         raise RuntimeError(

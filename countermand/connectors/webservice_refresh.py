@@ -33,6 +33,7 @@ import httpx
 
 from countermand.integration.plugin import (
     ERP_DECIMAL_FIELDS,
+    ConfigurationError,
     ConnectionInfo,
     ErpOrder,
     ErpOrderLine,
@@ -128,6 +129,8 @@ class WebServiceOrderSource:
             raise TransientError(f"cannot reach {self.label}: {exc}") from exc
         if response.status_code in (408, 429) or response.status_code >= 500:
             raise TransientError(f"{self.label} answered HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise ConfigurationError.logon_refused(f"HTTP {response.status_code} from {self.label}")
         if not response.is_success:
             raise RuntimeError(
                 f"{self.label} answered HTTP {response.status_code}: {response.text[:200]} — "

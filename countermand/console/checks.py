@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from countermand.cancellations.setup_check import MISSING, OK, CheckItem, setup_check
+from countermand.cancellations.setup_check import (
+    CONNECTION_CONFIGURATION_KEY,
+    MISSING,
+    OK,
+    CheckItem,
+    connection_configuration_problems,
+    setup_check,
+)
 
 CANCEL_JOB_KEY = "cancel-job"
 
@@ -26,9 +33,10 @@ def console_setup_context() -> dict[str, Any]:
         "setup_total": len(items),
         "setup_missing": sum(1 for i in items if i.state == MISSING),
         "cancel_job_problem": cancel_job_problem(items),
+        "connection_problems": [i for i in items if i.key.startswith(CONNECTION_CONFIGURATION_KEY)],
     }
 
 
 def banner_context() -> dict[str, Any]:
-    """Only the banner, for the order and cancellation pages."""
-    return {"cancel_job_problem": cancel_job_problem()}
+    """Only the banners, for the order and cancellation pages."""
+    return {"cancel_job_problem": cancel_job_problem(), "connection_problems": connection_configuration_problems()}

@@ -15,6 +15,7 @@ import httpx
 from countermand.integration.http import connection_info, connection_redactor
 from countermand.integration.models import IntegrationConnection
 from countermand.integration.registry import registry
+from countermand.integration.services import connection_configuration_error_clear
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def http_probe(connection: IntegrationConnection) -> str:
 
 
 def connection_test(connection: IntegrationConnection) -> ConnectionTestResult:
-    """Run the type's own test, or the plain HTTP probe; turn any failure into a message."""
+    """Run the type's own test, or the plain HTTP probe; turn any failure into a message. A success clears
+    the connection's configuration error (a refused log-on an attempt met): its jobs call the ERP again."""
     ctype = registry().connection_types.get(connection.type_name)
     try:
         if ctype is not None and ctype.test is not None:
@@ -62,4 +64,6 @@ def connection_test(connection: IntegrationConnection) -> ConnectionTestResult:
             message = http_probe(connection)
     except Exception as exc:  # whatever went wrong is the answer the administrator asked for
         return ConnectionTestResult(False, connection_redactor(connection).redact(str(exc) or type(exc).__name__))
+    if connection.pk:
+        connection_configuration_error_clear(connection_id=connection.pk)
     return ConnectionTestResult(True, connection_redactor(connection).redact(message))

@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from countermand.core.crypto import DEVELOPMENT_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def database_recreate(url: str) -> None:
     """Leave an empty database at `url`: a SQLite file (and its WAL files) removed, a PostgreSQL
     database dropped (its sessions ended) and created again."""
+    # A bench's workers and servers run in production mode, which needs a key of its own; a throwaway
+    # database may use the development key (the bench's processes all read the one they inherit).
+    os.environ.setdefault("COUNTERMAND_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         for suffix in ("", "-wal", "-shm"):

@@ -17,6 +17,9 @@ The engine then calls it at five points:
 | `run_requested(name, ...)` | someone asks for a manual run of a job definition     | none yet (before anything)      |
 | `purge_keeps()`            | the purge picks finished jobs to delete               | the purge's                     |
 
+Beside the handlers, `retention_register(name, purge)` lets a domain's own expired rows go with the job
+retention: the worker's retention task runs every registered `purge` after purging jobs.
+
 `run_requested` is asked of every registered handler, whatever the definition: a handler whose domain
 queues that definition's jobs itself (OrderCancel: the cancellation service, with its rules, its request
 and its audit trail) refuses the run with `ManualRunRefused` naming the domain's own way to do it; a
@@ -29,6 +32,7 @@ handler is not registered (an app removed) runs as a plain job: the engine logs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -137,6 +141,21 @@ def handler_get(name: str) -> JobHandler | None:
 
 def handlers_all() -> dict[str, JobHandler]:
     return dict(_handlers)
+
+
+_retention: dict[str, Callable[[], int]] = {}
+
+
+def retention_register(name: str, purge: Callable[[], int]) -> None:
+    """Have the job retention (the worker's periodic purge of finished jobs) also run `purge`, which deletes
+    a domain's own expired rows and returns how many (e.g. the API's stored Idempotency-Key answers).
+    Registering a name twice replaces it."""
+    _retention[name] = purge
+
+
+def retention_purges() -> dict[str, Callable[[], int]]:
+    """The registered retention purges, by name."""
+    return dict(_retention)
 
 
 def manual_run_check(definition_name: str, *, actor_id: int | None) -> None:

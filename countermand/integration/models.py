@@ -39,6 +39,11 @@ class IntegrationConnection(models.Model):
     breaker_cooldown_seconds = models.PositiveIntegerField(
         default=30, help_text="How long an open breaker pauses the ERP before one probe job is let through."
     )
+    # The configuration error the last attempt met (plugin.ConfigurationError: the ERP refused the log-on…).
+    # While set, the connection's jobs fail with it at once, without calling the ERP (every refused log-in
+    # brings an ERP's lock-out closer); editing the connection or a successful Test connection clears it.
+    configuration_error = models.TextField(blank=True, editable=False)
+    configuration_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

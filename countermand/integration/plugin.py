@@ -10,6 +10,9 @@ raising:
 
 - `TransientError` — try again later (ERP down, timeout, 5xx); retried with backoff.
 - `ErpRejected` — the ERP understood and said no (order shipped…); not retried.
+- `ConfigurationError` — the connection is set up wrong (the ERP refused the log-on…): not retried, not an
+  outage (the circuit breaker does not count it); the connection is marked with the message, and its jobs
+  fail at once without calling the ERP until the connection is edited or *Test connection* gets through.
 - anything else — the attempt failed (a bug, bad configuration); retried like a transient error
   until the definition's retries run out, with the traceback in the job log.
 
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ConfigurationError",
     "ConnectionInfo",
     "ConnectionType",
     "ErpOrder",
@@ -93,12 +97,34 @@ class TransientError(ProcessorError):
 
 
 class ErpRejected(ProcessorError):
-    """The ERP refused the request for a business reason; `message` is shown to the buyer."""
+    """The ERP refused the request for a business reason; `message` is shown to the buyer.
 
-    def __init__(self, message: str, *, erp_reference: str = "") -> None:
+    `erp_reference` is the ERP's reference of the order (kept with the refusal); `erp_status`, when the
+    processor read it, is the order's real status in the ERP (our code): an order cancellation denied by the
+    ERP takes it at once, rather than the status it had before the request (which the refusal may show stale,
+    e.g. a sale shipped since)."""
+
+    def __init__(self, message: str, *, erp_reference: str = "", erp_status: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.erp_reference = erp_reference
+        self.erp_status = erp_status
+
+
+LOGON_REFUSED = "the ERP refused the log-on: check the connection's user and password"
+
+
+class ConfigurationError(ProcessorError):
+    """The connection's configuration is wrong — the ERP refused the log-on, say: retrying cannot help (and
+    each retry would be another failed log-in, which ERPs answer by locking the user out), and the ERP is
+    not down, so the circuit breaker does not count it. The job fails with this message at once; the
+    connection keeps it (`countermand check` and the console show it) and its next jobs fail with it
+    without calling the ERP, until the connection is edited or *Test connection* gets through."""
+
+    @classmethod
+    def logon_refused(cls, detail: str = "") -> ConfigurationError:
+        """The ERP refused the connection's credentials; `detail` is what it said (no secrets in it)."""
+        return cls(LOGON_REFUSED + (f" ({detail})" if detail else ""))
 
 
 # --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import datetime
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -41,7 +41,14 @@ from django.utils import timezone
 
 from countermand.integration import outcomes
 from countermand.integration.db import db_now, write_transaction
-from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, handler_get, handlers_all
+from countermand.integration.handlers import (
+    JobFinished,
+    JobOutcome,
+    JobRef,
+    handler_get,
+    handlers_all,
+    retention_purges,
+)
 from countermand.integration.joblog import LogLine, job_logs_write
 from countermand.integration.models import (
     IntegrationConnection,
@@ -66,12 +73,15 @@ class AttemptKind(StrEnum):
     TRANSIENT = "transient"  # TransientError: the ERP is unwell — retried, counts for the breaker
     TIMEOUT = "timeout"  # the attempt overran the definition's timeout — retried, counts for the breaker
     FAILED = "failed"  # an unhandled exception or a Fatal log — retried
+    # ConfigurationError (the ERP refused the log-on…) — not retried, not counted by the breaker; the
+    # connection keeps the message until it is edited
+    CONFIGURATION = "configuration"
     LOST = "lost"  # the worker disappeared (lease expired) — retried at once
     RELEASED = "released"  # a stopping worker handed the job back unfinished — retried at once, not counted
     CANCELLED = "cancelled"  # a cancel request was honoured before the ERP was called
 
 
-SUCCESS, REJECTED, TRANSIENT, TIMEOUT, FAILED, LOST, RELEASED, CANCELLED = AttemptKind
+SUCCESS, REJECTED, TRANSIENT, TIMEOUT, FAILED, CONFIGURATION, LOST, RELEASED, CANCELLED = AttemptKind
 RETRYABLE = (TRANSIENT, TIMEOUT, FAILED, LOST, RELEASED)
 BREAKER_FAILURES = (TRANSIENT, TIMEOUT)
 
@@ -361,6 +371,14 @@ def _breaker_after_failure(connection_id: int, now: datetime.datetime) -> tuple[
     return False, ""
 
 
+def _connection_configuration_error_note(connection_id: int, error: str, now: datetime.datetime) -> None:
+    """Mark the connection with the configuration error an attempt met: its next jobs fail with it at once
+    (no more refused log-ins) until the connection is edited (`services.connection_save` clears it)."""
+    IntegrationConnection.objects.filter(pk=connection_id).update(
+        configuration_error=error[:2000], configuration_error_at=now
+    )
+
+
 def _breaker_after_answer(connection_id: int) -> bool:
     """The ERP answered (confirmed or refused): close the breaker. Returns True when it was not closed.
     Writes only when something changes, so healthy traffic does not contend on the connection row."""
@@ -517,6 +535,29 @@ def attempts_finish(attempts: Sequence[tuple[int, int, AttemptOutcome]], *, expi
     return finishes
 
 
+def _connection_after(
+    job: FencedJob, outcome: AttemptOutcome, closed: set[int], say: Callable[[str, str], None]
+) -> bool:
+    """What an attempt's end does to its connection: an answer closes the breaker, an outage counts for it,
+    a configuration error marks the connection. Returns True when the attempt is refunded (breaker open)."""
+    connection_id, kind = job.connection_id, outcome.kind
+    assert connection_id is not None
+    if kind in (SUCCESS, REJECTED):
+        if connection_id not in closed:
+            if _breaker_after_answer(connection_id):
+                say(Level.INFO, "The ERP answers again: circuit breaker closed.")
+            closed.add(connection_id)
+    elif kind in BREAKER_FAILURES:
+        closed.discard(connection_id)
+        refunded, message = _breaker_after_failure(connection_id, job.now)
+        if message:
+            say(Level.WARN, message)
+        return refunded
+    elif kind == CONFIGURATION:
+        _connection_configuration_error_note(connection_id, outcome.error, job.now)
+    return False
+
+
 def _attempt_decide(
     job: FencedJob, outcome: AttemptOutcome, closed: set[int]
 ) -> tuple[Finish, tuple[Any, ...], list[LogLine]]:
@@ -529,18 +570,8 @@ def _attempt_decide(
         lines.append(LogLine(level, message, "Countermand", attempt))
 
     now = job.now
-    refunded = False
     kind = outcome.kind
-    if job.connection_id and kind in (SUCCESS, REJECTED):
-        if job.connection_id not in closed:
-            if _breaker_after_answer(job.connection_id):
-                say(Level.INFO, "The ERP answers again: circuit breaker closed.")
-            closed.add(job.connection_id)
-    elif job.connection_id and kind in BREAKER_FAILURES:
-        closed.discard(job.connection_id)
-        refunded, message = _breaker_after_failure(job.connection_id, now)
-        if message:
-            say(Level.WARN, message)
+    refunded = _connection_after(job, outcome, closed, say) if job.connection_id else False
 
     if kind == RELEASED:
         refunded = True
@@ -553,6 +584,9 @@ def _attempt_decide(
     elif kind == CANCELLED or job.cancel_requested:
         status = Status.CANCELLED
         say(Level.INFO, "Cancelled on request; not retried.")
+    elif kind == CONFIGURATION:
+        status = Status.FAILURE
+        say(Level.ERROR, f"Not retried (a retry cannot fix the connection's configuration): {outcome.error}")
     elif refunded or attempt < job.max_attempts:
         status = Status.QUEUED
         if refunded:
@@ -693,4 +727,17 @@ def jobs_purge(*, older_than_days: float, batch: int = PURGE_BATCH, max_batches:
         deleted += len(ids)
         if len(ids) < batch:
             break
+    return deleted
+
+
+def retention_run(*, older_than_days: float) -> int:
+    """The worker's retention task: `jobs_purge`, then every purge registered with
+    `handlers.retention_register` (a domain's own expired rows), each on its own: one that fails is logged and
+    the others still run. Returns the number of jobs deleted."""
+    deleted = jobs_purge(older_than_days=older_than_days)
+    for name, purge in retention_purges().items():
+        try:
+            purge()
+        except Exception:  # the next tick tries again; the job purge and the other purges stand
+            logger.exception("the retention purge %s failed", name)
     return deleted

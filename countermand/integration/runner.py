@@ -9,6 +9,8 @@ How a step's end maps to the attempt's outcome:
 - logs `Fatal` → FAILED (the remaining steps do not run);
 - raises `ErpRejected` → REJECTED (the ERP's message is kept; the post processor does not run);
 - raises `TransientError` → TRANSIENT; overruns the definition's timeout → TIMEOUT;
+- raises `ConfigurationError` → CONFIGURATION (not retried; the connection is marked, and its next jobs end
+  CONFIGURATION at once, without running the processors, until it is edited);
 - raises anything else → FAILED, with the traceback in the log.
 """
 
@@ -40,6 +42,7 @@ from countermand.integration.models import (
     JobDefinitionParameter,
 )
 from countermand.integration.plugin import (
+    ConfigurationError,
     ErpRejected,
     JobView,
     OrderView,
@@ -190,6 +193,16 @@ def attempt_run(
 
     deadline = timezone.now() + datetime.timedelta(seconds=max(1, definition.timeout_seconds))
     connection_model = job.connection if job.connection_id else None
+    if connection_model is not None and connection_model.configuration_error:
+        # An earlier attempt met a configuration error (a refused log-on): calling the ERP again would be one
+        # more refused log-in towards its lock-out. The job fails with the same message until the fix.
+        met = connection_model.configuration_error_at
+        log.error(
+            f"Not sent to {connection_model.name}: {connection_model.configuration_error} "
+            + (f"(met at {met:%Y-%m-%d %H:%M:%S} UTC; " if met else "(")
+            + "editing the connection or a successful Test connection clears it)."
+        )
+        return ended(queue.CONFIGURATION, connection_model.configuration_error)
     data: dict[str, Any] = {}
     handler = handler_get(job.handler)
     if handler is not None:
@@ -235,10 +248,17 @@ def attempt_run(
         except ErpRejected as exc:
             log.warn(f"The ERP refused: {exc.message}")
             refusal = ProcessorResult(
-                erp_message=exc.message, erp_rejected=True, erp_reference=exc.erp_reference or None
+                erp_message=exc.message,
+                erp_rejected=True,
+                erp_reference=exc.erp_reference or None,
+                erp_status=exc.erp_status or None,
             )
             log.module_name = "Countermand"
             return ended(queue.REJECTED, exc.message, result.merged(refusal).to_json())
+        except ConfigurationError as exc:
+            log.error(f"Configuration error of the connection: {exc}")
+            log.module_name = "Countermand"
+            return ended(queue.CONFIGURATION, str(exc))
         except TransientError as exc:
             log.warn(f"Transient failure: {exc}")
             log.module_name = "Countermand"

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from countermand.core.crypto import secret_reencrypt
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.integration.db import db_now
 from countermand.integration.handlers import JobOutcome, JobRef, handler_get, manual_run_check
@@ -344,7 +345,14 @@ def job_cancel(*, job_id: int, actor_id: int | None) -> IntegrationJob:
 # One write path for the Admin Console and the API: validated here (not in Model.save()), audited as
 # ConfigurationChange rows like settings are (countermand.settings.services).
 
-CONNECTION_UNAUDITED = ("password_encrypted", "breaker_state", "breaker_failures", "breaker_open_until")
+CONNECTION_UNAUDITED = (
+    "password_encrypted",
+    "breaker_state",
+    "breaker_failures",
+    "breaker_open_until",
+    "configuration_error",
+    "configuration_error_at",
+)
 DEFINITION_UNAUDITED = ("last_run_at",)
 PARAMETER_FIELDS = ("sequence", "value_type", "default_value", "prompt", "is_required")
 
@@ -372,6 +380,10 @@ def connection_save(
         connection.set_password(password)
     elif clear_password:
         connection.password_encrypted = ""
+    # An edit is the fix of a configuration error (a wrong password…): the next job tries the ERP again. Its
+    # new `updated_at` also makes every process build a new pooled HTTP client (http.http_client), and a new
+    # password a new ERP session (the Tryton client's sessions are keyed by the password).
+    connection.configuration_error, connection.configuration_error_at = "", None
     connection.save()
     before = configuration_snapshot(stored, exclude=CONNECTION_UNAUDITED) if stored is not None else {}
     changes: dict[str, Any] = configuration_changes(
@@ -388,6 +400,38 @@ def connection_save(
         actor_id=actor_id,
     )
     return connection
+
+
+def connection_configuration_error_clear(*, connection_id: int) -> None:
+    """*Test connection* got through: the connection's configuration error (if any) no longer holds its jobs."""
+    IntegrationConnection.objects.filter(pk=connection_id).exclude(configuration_error="").update(
+        configuration_error="", configuration_error_at=None
+    )
+
+
+def connection_passwords_reencrypt() -> tuple[int, list[str]]:
+    """Encrypt every stored connection password again with the current COUNTERMAND_SECRET_KEY (after a key
+    rotation, while the old key is in COUNTERMAND_SECRET_KEY_FALLBACKS). One short transaction per connection,
+    its row locked; the passwords themselves do not change, so nothing is audited.
+
+    Returns how many were re-encrypted and the names of the connections no key can read (their passwords
+    must be entered again)."""
+    done, unreadable = 0, []
+    for connection_id in IntegrationConnection.objects.exclude(password_encrypted="").values_list("id", flat=True):
+        with transaction.atomic():
+            connection = IntegrationConnection.objects.select_for_update().filter(pk=connection_id).first()
+            if connection is None or not connection.password_encrypted:
+                continue
+            try:
+                token = secret_reencrypt(connection.password_encrypted)
+            except ValueError:
+                unreadable.append(connection.name)
+                continue
+            # update(), not save(): the connection is not edited (updated_at, and the pooled clients keyed by
+            # it, stay), only its stored secret's envelope changes.
+            IntegrationConnection.objects.filter(pk=connection_id).update(password_encrypted=token)
+            done += 1
+    return done, unreadable
 
 
 @transaction.atomic

@@ -391,7 +391,7 @@ class Worker:
             Periodic(min(opts.heartbeat, 1.0), self._watchdog),
             Periodic(max(0.5, opts.lease_seconds / 2), queue.leases_reap),
             Periodic(0.5, self.scheduler.tick),
-            Periodic(opts.retention_every_seconds, lambda: queue.jobs_purge(older_than_days=opts.retention_days)),
+            Periodic(opts.retention_every_seconds, lambda: queue.retention_run(older_than_days=opts.retention_days)),
         ]
         if opts.burst:
             tasks = tasks[:1]  # a burst worker watches its own attempts and nothing else

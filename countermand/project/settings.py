@@ -95,7 +95,15 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 
 DEBUG = env_bool("COUNTERMAND_DEBUG", False)
-SECRET_KEY = os.environ.get("COUNTERMAND_SECRET_KEY") or "countermand-insecure-development-key-change-me"
+# Unset: the public development key (countermand.core.crypto.DEVELOPMENT_SECRET_KEY), which production mode refuses
+# to start with (crypto.secret_key_require, called by `serve`, `web`, `worker` and the WSGI application).
+COUNTERMAND_SECRET_KEY_SET = bool(os.environ.get("COUNTERMAND_SECRET_KEY", "").strip())
+SECRET_KEY = os.environ.get("COUNTERMAND_SECRET_KEY", "").strip() or "countermand-insecure-development-key-change-me"
+# Earlier keys, comma-separated: sessions they signed and passwords they encrypted stay readable after a rotation
+# (`countermand manage secrets_reencrypt` encrypts the stored passwords with the current key).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in os.environ.get("COUNTERMAND_SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+]
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("COUNTERMAND_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
 ]
@@ -136,6 +144,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "countermand.project.middleware.HostileRequestMiddleware",
+    "countermand.project.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -4,6 +4,9 @@ from countermand.console.sites import console_site
 from countermand.project import health
 from countermand.storefront import views as storefront_views
 
+# A database outage met outside a view answers 503 too (countermand.core.outage).
+handler500 = "countermand.project.middleware.server_error"
+
 urlpatterns = [
     path("", storefront_views.home, name="home"),  # the storefront's front page, for buyers
     path("admin/", console_site.urls),  # the Admin Console (countermand.console.sites)

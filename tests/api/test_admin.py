@@ -9,8 +9,10 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from countermand.accounts.services import token_issue
+from countermand.cancellations.handler import OrderCancelHandler
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_deny, order_cancel_request
+from countermand.integration.handlers import JobFinished, JobOutcome, JobRef
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.runner import typed_parameters
 from countermand.integration.services import job_cancel
@@ -748,3 +750,26 @@ def test_an_admin_cancellation_note_must_be_text(orders_admin):
     )
     assert response.status_code == 400
     assert "note" in response.json()["fields"]
+
+
+def test_a_failed_cancellation_shows_staff_the_delivery_error(orders_admin, failed_cancellation):
+    detail = orders_admin.get(f"/api/v1/admin/cancellations/{failed_cancellation.pk}").json()
+    assert detail["erpMessage"] == failed_cancellation.erp_message
+    assert detail["erpMessage"].startswith("Its delivery job #")
+
+
+def test_a_denial_shows_the_erp_reference_and_the_order_takes_the_status_the_erp_reported(orders_admin, world):
+    order = Order.objects.get(web_order_number="WEB-1006")
+    request = order_cancel_request(
+        order=order, actor=actor_for_user(world.users["buyer_c1000"]), channel="storefront", reason_code="Other"
+    )
+    result = {"erpRejected": True, "erpMessage": "Shipped yesterday.", "erpReference": "SO-77", "erpStatus": "Shipped"}
+    OrderCancelHandler().finished(
+        JobFinished(
+            job=JobRef.of(request.job), outcome=JobOutcome.REJECTED, status="SuccessWithWarnings", result=result
+        )
+    )
+    detail = orders_admin.get(f"/api/v1/admin/cancellations/{request.pk}").json()
+    assert (detail["state"], detail["erpReference"], detail["erpMessage"]) == ("Denied", "SO-77", "Shipped yesterday.")
+    shown = orders_admin.get("/api/v1/admin/orders/WEB-1006").json()
+    assert shown["status"] == "Shipped"  # not the stale status it had before the request

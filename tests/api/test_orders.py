@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from countermand.cancellations.models import CancellationRequest
-from countermand.cancellations.services import cancellation_confirm
+from countermand.cancellations.models import BUYER_FAILED_MESSAGE, CancellationRequest
+from countermand.cancellations.services import cancellation_confirm, cancellation_fail
 from countermand.integration.models import IntegrationJob
 from countermand.orders.models import Order
 
@@ -216,10 +216,11 @@ def test_cancel_of_a_shipped_order_is_409_with_blockers(world):
     assert body["exceptionMessage"] == body["message"]
 
 
-def test_cancelling_twice_is_409_already_requested(world):
-    client = world.api("buyer_c1000")
-    cancel(client, "WEB-1001", {"reason": "Other"})
-    response = cancel(client, "WEB-1001", {"reason": "Other"})
+def test_cancelling_an_order_someone_else_asked_to_cancel_is_409_already_requested(world):
+    cancel(world.api("buyer_c1000"), "WEB-1001", {"reason": "Other"})
+    response = world.api("order_admin").post(
+        "/api/v1/admin/orders/WEB-1001/cancel", {"reason": "Other"}, content_type="application/json"
+    )
     assert response.status_code == 409
     assert [b["code"] for b in response.json()["blockers"]] == ["ALREADY_REQUESTED"]
 
@@ -324,3 +325,15 @@ def test_status_mappings_use_the_original_field_names(world):
         "allowCancellation": True,
     }
     assert world.api("anonymous").get("/api/v1/orderstatusmappings").status_code == 401
+
+
+def test_a_failed_cancellation_shows_the_buyer_the_buyer_sentence_not_the_delivery_error(world):
+    client = world.api("buyer_c1000")
+    cancel(client, "WEB-1001", {"reason": "Other"})
+    request = CancellationRequest.objects.get(order__web_order_number="WEB-1001")
+    error = "the ERP refused the log-on: check the connection's user and password (HTTP 401 from http://erp.lan:8000)"
+    cancellation_fail(request_id=request.pk, error=error)
+    shown = client.get("/api/v1/orders/WEB-1001").json()["cancellation"]
+    assert shown["state"] == "Failed"
+    assert shown["erpMessage"] == BUYER_FAILED_MESSAGE
+    assert "erp.lan" not in str(shown)

@@ -16,7 +16,7 @@ from countermand.connectors.tryton_rpc import clear_session_cache
 from countermand.core.errors import ValidationFailed
 from countermand.devtools.tryton_server import TrytonServer, TrytonTemplate, running_server
 from countermand.integration.http import connection_info
-from countermand.integration.plugin import ErpRejected, TransientError
+from countermand.integration.plugin import ConfigurationError, ErpRejected, TransientError
 from countermand.integration.testing import processor_context
 from tests.erp.conftest import Ran, TrytonShop
 
@@ -189,12 +189,12 @@ def test_tryton_down_is_a_transient_error(tryton_shop):
         TrytonOrderCancel().execute(context)
 
 
-def test_wrong_credentials_fail_with_a_message_about_the_log_on(tryton_shop):
+def test_wrong_credentials_are_a_configuration_error_with_a_message_about_the_log_on(tryton_shop):
     tryton_shop.connection.set_password("not-the-password")
     tryton_shop.connection.save()
     clear_session_cache()
     context = processor_context(tryton_shop.cancel_definition, order=None, parameters={"OrderNumber": "SO1"})
-    with pytest.raises(RuntimeError, match="Tryton refused the log-on of 'admin'"):
+    with pytest.raises(ConfigurationError, match="the ERP refused the log-on: check the connection's user and pass"):
         TrytonOrderCancel().execute(context)
 
 

@@ -10,6 +10,8 @@ from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import order_cancel_request
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.orders.models import Order
+from countermand.orders.policies import cancellation_blockers
+from countermand.orders.selectors import cancellation_rules
 from tests.erp.conftest import TrytonShop, wait_for
 from tests.integration.conftest import drain
 
@@ -20,6 +22,11 @@ Status = IntegrationJob.Status
 
 def buyer_cancels(shop: TrytonShop, order: Order) -> CancellationRequest:
     return order_cancel_request(order=order, actor=shop.actor, channel="storefront", reason_code="Other")
+
+
+def order_cancel_blockers_empty(shop: TrytonShop, order: Order) -> bool:
+    """Whether the buyer could cancel `order` now."""
+    return not cancellation_blockers(order, rules=cancellation_rules([order]), actor=shop.actor)
 
 
 def state_of(request: CancellationRequest) -> str:
@@ -48,7 +55,9 @@ def test_a_buyers_cancellation_of_a_quotation_cancels_the_sale_in_tryton_and_is_
     assert [m.to for m in mail.outbox] == [[tryton_shop.buyer.email]]
 
 
-def test_a_processing_sale_denies_the_cancellation_with_trytons_message_and_restores_the_order(tryton_shop):
+def test_a_processing_sale_denies_the_cancellation_with_trytons_message_and_the_order_takes_the_sale_state(
+    tryton_shop,
+):
     # Our order history still says quotation; Tryton has moved on.
     sale = tryton_shop.server.create_sale("quotation")
     order = tryton_shop.order_for(sale)
@@ -59,8 +68,11 @@ def test_a_processing_sale_denies_the_cancellation_with_trytons_message_and_rest
 
     assert state_of(request) == State.DENIED
     assert request.erp_message == f'You can not call "cancel" on "{sale["number"]} [{sale["reference"]}]" of "Sale".'
+    assert request.erp_reference == sale["number"]
     order.refresh_from_db()
-    assert order.status == "quotation"
+    # Not the stale quotation (cancellable) it had before the request: the state the processor just read.
+    assert order.status == "processing"
+    assert not order_cancel_blockers_empty(tryton_shop, order)
     assert tryton_shop.server.sale_state(sale["id"]) == "processing"
     job = IntegrationJob.objects.get(pk=request.job_id)
     assert (job.status, job.attempt) == (Status.SUCCESS_WITH_WARNINGS, 1)

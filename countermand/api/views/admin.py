@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from countermand.api import admin_serializers as s
+from countermand.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, cancel_idempotent
 from countermand.api.permissions import HasAdminPermissions, request_actor
 from countermand.api.serializers import OrderStatusMappingSerializer, OrderSummarySerializer, pagination_data
 from countermand.cancellations.models import CancellationRequest
@@ -559,12 +560,12 @@ class AdminOrderDetailView(AdminView):
 
 class AdminOrderCancelView(AdminView):
     required_permissions = {"POST": ("orders.change_order",)}
-    error_statuses = {"post": (409,)}
+    error_statuses = {"post": (409, 422)}
 
     @extend_schema(
         tags=["admin: orders"],
         operation_id="admin_orders_cancel",
-        parameters=[ORDER_NUMBER],
+        parameters=[ORDER_NUMBER, IDEMPOTENCY_KEY_PARAMETER],
         request=s.AdminCancelSerializer,
         responses={200: s.AdminOrderDetailSerializer},
         description="Cancel for a customer (not bound by the website switch or the time window). `force` skips "
@@ -579,15 +580,19 @@ class AdminOrderCancelView(AdminView):
             raise PermissionDenied(
                 "Forcing a cancellation needs the force-cancel permission.", code="FORCE_NOT_ALLOWED"
             )
-        order_cancel_request(
+        return cancel_idempotent(
+            request,
             order=order,
-            actor=actor,
-            channel=CancellationRequest.Channel.ADMIN,
-            reason_code=body.validated_data["reason"],
-            note=body.validated_data["note"],
-            force=body.validated_data["force"],
+            cancel=lambda: order_cancel_request(
+                order=order,
+                actor=actor,
+                channel=CancellationRequest.Channel.ADMIN,
+                reason_code=body.validated_data["reason"],
+                note=body.validated_data["note"],
+                force=body.validated_data["force"],
+            ),
+            answer=lambda: admin_order_data(order, request),
         )
-        return Response(admin_order_data(order, request))
 
 
 class SetupCheckView(AdminView):

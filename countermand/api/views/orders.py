@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from countermand.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, cancel_idempotent
 from countermand.api.permissions import IsBuyer
 from countermand.api.serializers import (
     CancelRequestSerializer,
@@ -92,7 +93,7 @@ class OrderListView(BuyerView):
 
 
 class OrderDetailView(BuyerView):
-    error_statuses = {"patch": (409,)}
+    error_statuses = {"patch": (409, 422)}
 
     @extend_schema(
         tags=["orders"],
@@ -109,7 +110,7 @@ class OrderDetailView(BuyerView):
     @extend_schema(
         tags=["orders"],
         operation_id="orders_partial_update",
-        parameters=[ORDER_NUMBER],
+        parameters=[ORDER_NUMBER, IDEMPOTENCY_KEY_PARAMETER],
         request=OrderPatchSerializer,
         responses={200: OrderDetailSerializer},
         description='Compatibility with the original storefront: `{"status": "CancellationRequested", '
@@ -120,7 +121,15 @@ class OrderDetailView(BuyerView):
         order = buyer_order_get(self.actor, orderNumber)
         body = OrderPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        wanted = body.validated_data["status"].strip()
+        return cancel_idempotent(
+            request,
+            order=order,
+            cancel=lambda: self._status_change(order, body.validated_data),
+            answer=lambda: order_detail_data(order, self.actor),
+        )
+
+    def _status_change(self, order: Order, data: dict[str, Any]) -> None:
+        wanted = data["status"].strip()
         if wanted != order.status:
             requested_status = setting_get("CancellationRequestedStatus")
             if wanted != requested_status:
@@ -129,7 +138,7 @@ class OrderDetailView(BuyerView):
                     code="UNSUPPORTED_STATUS_CHANGE",
                     fields={"status": [f"Only {requested_status} is accepted."]},
                 )
-            reason = body.validated_data.get("cancellationReason", "")
+            reason = data.get("cancellationReason", "")
             if not reason.strip():
                 raise ValidationFailed(
                     "Give a cancellationReason (one of the order's cancellationReasons).",
@@ -141,35 +150,39 @@ class OrderDetailView(BuyerView):
                 actor=self.actor,
                 channel=CancellationRequest.Channel.API,
                 reason_code=reason,
-                note=body.validated_data["note"],
+                note=data["note"],
             )
-        return Response(order_detail_data(order, self.actor))
 
 
 class OrderCancelView(BuyerView):
-    error_statuses = {"post": (409,)}
+    error_statuses = {"post": (409, 422)}
 
     @extend_schema(
         tags=["orders"],
         operation_id="orders_cancel",
-        parameters=[ORDER_NUMBER],
+        parameters=[ORDER_NUMBER, IDEMPOTENCY_KEY_PARAMETER],
         request=CancelRequestSerializer,
         responses={200: OrderDetailSerializer},
         description="Request the cancellation of the order. The ERP answers later: follow `cancellation.state` "
-        "(Requested → Sent → Confirmed | Denied). Not cancellable: 409 ORDER_NOT_CANCELLABLE with `blockers`.",
+        "(Requested → Sent → Confirmed | Denied). Not cancellable: 409 ORDER_NOT_CANCELLABLE with `blockers`. "
+        "A repeat by the same buyer while their request is open answers 200 with it; see `Idempotency-Key`.",
     )
     def post(self, request: Request, orderNumber: str) -> Response:
         order = buyer_order_get(self.actor, orderNumber)
         body = CancelRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        order_cancel_request(
+        return cancel_idempotent(
+            request,
             order=order,
-            actor=self.actor,
-            channel=CancellationRequest.Channel.API,
-            reason_code=body.validated_data["reason"],
-            note=body.validated_data["note"],
+            cancel=lambda: order_cancel_request(
+                order=order,
+                actor=self.actor,
+                channel=CancellationRequest.Channel.API,
+                reason_code=body.validated_data["reason"],
+                note=body.validated_data["note"],
+            ),
+            answer=lambda: order_detail_data(order, self.actor),
         )
-        return Response(order_detail_data(order, self.actor))
 
 
 class OrderStatusMappingListView(APIView):

@@ -6,7 +6,8 @@ import tempfile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from countermand.core.management.commands.web import gunicorn_command, run_children
+from countermand.core.crypto import DEVELOPMENT_SECRET_KEY
+from countermand.core.management.commands.web import gunicorn_command, production_key_require, run_children
 
 
 def worker_command(concurrency: int | None = None) -> list[str]:
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--worker-concurrency", type=int, help="jobs the integration worker runs at once")
 
     def handle(self, *args, demo, host, port, workers, worker_concurrency, **options):
+        if demo:
+            # The demo runs out of the box: its children get the development key this process runs on (its
+            # Sandbox ERP password is encrypted with it); a key of one's own (COUNTERMAND_SECRET_KEY) wins.
+            os.environ.setdefault("COUNTERMAND_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+        else:
+            production_key_require()
         call_command("migrate", interactive=False, verbosity=0)
         if demo:
             call_command(

@@ -1,10 +1,51 @@
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from countermand.core.crypto import secret_key_require
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def production_key_require() -> None:
+    """`crypto.secret_key_require` as a command's error (the message says how to make a key; no traceback)."""
+    try:
+        secret_key_require()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes a child die (SIGTERM) when this process dies, even by SIGKILL, so that a
+    killed `serve` or `web` leaves no web server answering on its port and no worker taking jobs.
+
+    Linux's PR_SET_PDEATHSIG, through libc's prctl (looked up here, before the fork: the child only calls it).
+    The child checks its parent once the signal is armed: a parent that died in between would never send it.
+    None where there is no prctl (not Linux): the children then outlive a killed parent, as before.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
@@ -47,7 +88,9 @@ def run_children(commands: list[list[str]], stdout) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    children = [subprocess.Popen(cmd, env=os.environ.copy()) for cmd in commands]
+    # The death signal is armed by the thread that forks; this one (the main thread) lives as long as we do.
+    preexec = die_with_parent()
+    children = [subprocess.Popen(cmd, env=os.environ.copy(), preexec_fn=preexec) for cmd in commands]
     code = 0
     while not stopping.wait(0.5):
         exited = [child for child in children if child.poll() is not None]
@@ -77,4 +120,5 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="web server processes")
 
     def handle(self, *args, host, port, workers, **options):
+        production_key_require()
         sys.exit(run_children([gunicorn_command(host, port, workers)], self.stdout))

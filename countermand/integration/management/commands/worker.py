@@ -1,8 +1,10 @@
 import os
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
+from countermand.core.crypto import secret_key_require
 from countermand.integration.worker import Worker, WorkerOptions
 
 
@@ -26,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", default="", help="name in job leases and logs (default host:pid:random)")
 
     def handle(self, *args, **options):
+        try:
+            secret_key_require()  # the worker decrypts the ERP passwords: not with the public development key
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         worker = Worker(
             WorkerOptions.from_env(
                 concurrency=options["concurrency"],
