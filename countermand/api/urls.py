@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from countermand.api.errors import api_not_found
-from countermand.api.views import admin, auth, orders
+from countermand.api.views import admin, auth, customers, orders
 
 app_name = "api"
 
@@ -16,6 +16,8 @@ router.register("integrationconnections", admin.ConnectionViewSet, basename="adm
 router.register("jobdefinitions", admin.JobDefinitionViewSet, basename="admin-jobdefinition")
 router.register("integrationjobs", admin.IntegrationJobViewSet, basename="admin-integrationjob")
 router.register("cancellations", admin.CancellationViewSet, basename="admin-cancellation")
+router.register("customers", customers.CustomerViewSet, basename="admin-customer")
+router.register("buyers", customers.BuyerViewSet, basename="admin-buyer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -30,6 +30,8 @@ class BuyerAccount(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="buyer_account")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="buyers")
     websites = models.ManyToManyField("websites.Website", related_name="buyers")
+    # When the last invitation e-mail (a one-time link to set a password) was sent; None: never.
+    invited_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.customer.customer_number}"

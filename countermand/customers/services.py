@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.customers.models import BuyerAccount, Customer
@@ -206,4 +207,26 @@ def buyer_update(
         if is_active is not None and account.user.is_active != is_active:
             account.user.is_active = is_active
             account.user.save(update_fields=["is_active"])  # the accounts app revokes an inactive user's tokens
+    return account
+
+
+def buyer_invite(*, buyer_id: int, base_url: str) -> BuyerAccount:
+    """Send a buyer an invitation: an e-mail with a one-time, expiring link to set their password
+    (`accounts.invitations`). Records when; the e-mail goes out after commit. An inactive buyer is refused."""
+    from countermand.accounts.invitations import invitation_email_send
+
+    with transaction.atomic():
+        account = (
+            BuyerAccount.objects.select_for_update().select_related("user", "customer").filter(pk=buyer_id).first()
+        )
+        if account is None:
+            raise NotFound(f"There is no buyer {buyer_id}.", code="BUYER_NOT_FOUND")
+        if not account.user.is_active:
+            raise Conflict(f"{account.user.email} is inactive: activate the buyer first.", code="BUYER_INACTIVE")
+        if not account.user.email:
+            raise Conflict(f"{account.user} has no e-mail address.", code="BUYER_WITHOUT_EMAIL")
+        account.invited_at = timezone.now()
+        account.save(update_fields=["invited_at"])
+        user, customer_name = account.user, account.customer.name
+        transaction.on_commit(lambda: invitation_email_send(user=user, base_url=base_url, customer_name=customer_name))
     return account

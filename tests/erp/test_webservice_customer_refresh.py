@@ -114,7 +114,8 @@ def test_a_renamed_customer_is_updated_and_one_the_erp_no_longer_lists_is_deacti
     kept.refresh_from_db()
     gone.refresh_from_db()
     assert (kept.name, kept.is_active, gone.is_active) == ("New name", True, False)
-    assert order.customer_id == gone.pk and Customer.objects.filter(pk=gone.pk).exists()
+    assert order.customer_id == gone.pk
+    assert Customer.objects.filter(pk=gone.pk).exists()
     assert any("C9000" in m for m in job.logs.values_list("message", flat=True))
 
 
