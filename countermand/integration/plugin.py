@@ -524,6 +524,34 @@ class ErpOrder:
         return {name: getattr(self, name) for name in self.VALUE_FIELDS if getattr(self, name) is not None}
 
 
+# The JSON names of an order's fields — one table for every way an order comes in from an ERP: the admin
+# import API (`POST`/`PUT /api/v1/admin/orders`), the WebService order history refresh, and the field table
+# of docs/api.md (tests/project/test_order_fields.py keeps the three equal). JSON name → our field name.
+ORDER_JSON_FIELDS: dict[str, str] = {
+    "webOrderNumber": "web_order_number",
+    "erpOrderNumber": "erp_order_number",
+    "customerNumber": "customer_number",
+    "orderDate": "order_date",
+    "status": "status",
+    "customerPO": "customer_po",
+    "currencyCode": "currency",
+    "productTotal": "subtotal",
+    "taxAmount": "tax_amount",
+    "shippingCharges": "shipping_amount",
+    "orderTotal": "total",
+    "orderLines": "lines",
+}
+ORDER_LINE_JSON_FIELDS: dict[str, str] = {
+    "lineNumber": "line_number",
+    "productErpNumber": "product_number",
+    "description": "description",
+    "qtyOrdered": "quantity_ordered",
+    "qtyShipped": "quantity_shipped",
+    "unitNetPrice": "unit_price",
+    "lineTotal": "line_total",
+    "status": "status",
+}
+
 # The fields an ERP reports as decimal amounts (read off the dataclasses above, so they cannot drift apart).
 ERP_DECIMAL_FIELDS: frozenset[str] = frozenset(
     f.name for cls in (ErpOrder, ErpOrderLine) for f in dataclasses.fields(cls) if "Decimal" in str(f.type)
