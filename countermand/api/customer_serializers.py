@@ -106,6 +106,11 @@ class BuyerWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     """`PUT`/`PATCH /api/v1/admin/buyers/{id}`: the fields given change. The e-mail address is the user's
     sign-in name and cannot change here."""
 
+    # Read-only: a buyer read and sent back as it is is accepted (these are not written).
+    id = serializers.IntegerField(read_only=True)
+    customerName = serializers.CharField(read_only=True)
+    hasPassword = serializers.BooleanField(read_only=True)
+    invitedAt = serializers.DateTimeField(read_only=True)
     email = serializers.EmailField(required=False, max_length=150)
     customerNumber = TextField(max_length=50, required=False)
     websiteIds = serializers.ListField(

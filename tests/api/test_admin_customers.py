@@ -237,3 +237,22 @@ def test_inviting_an_inactive_buyer_is_409_and_sends_nothing(world, integration,
 
     assert (answer.status_code, answer.json()["code"]) == (409, "BUYER_INACTIVE")
     assert smtp_server.messages == []
+
+
+def test_a_customer_read_and_sent_back_as_it_is_is_accepted(world, integration, c1000):
+    path = f"/api/v1/admin/customers/{c1000.pk}"
+    read = call(integration, "GET", path).json()
+
+    answer = call(integration, "PUT", path, {**read, "name": "Acme (sent back)"})
+
+    assert (answer.status_code, answer.json()["name"]) == (200, "Acme (sent back)")
+
+
+def test_a_buyer_read_and_sent_back_with_another_website_is_accepted(world, integration):
+    account = BuyerAccount.objects.get(user__username="other@example.com")
+    path = f"/api/v1/admin/buyers/{account.pk}"
+    read = call(integration, "GET", path).json()
+
+    answer = call(integration, "PUT", path, {**read, "websiteIds": [world.counter.pk]})
+
+    assert (answer.status_code, answer.json()["websiteIds"]) == (200, [world.counter.pk])
