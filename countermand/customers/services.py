@@ -34,9 +34,10 @@ def _customer_number_checked(value: str) -> str:
     number = (value or "").strip()
     if not number:
         raise ValidationFailed("A customer needs a customer number.", code="INVALID_CUSTOMER", field="customerNumber")
-    if len(number) > CUSTOMER_NUMBER_MAX or any(c.isspace() or not c.isprintable() for c in number):
+    # The ERP's code as it is (inner spaces included); control characters would break lists and logs.
+    if len(number) > CUSTOMER_NUMBER_MAX or not number.isprintable():
         raise ValidationFailed(
-            f"A customer number has 1 to {CUSTOMER_NUMBER_MAX} printable characters and no spaces, not {value!r}.",
+            f"A customer number has 1 to {CUSTOMER_NUMBER_MAX} printable characters, not {value!r}.",
             code="INVALID_CUSTOMER",
             field="customerNumber",
         )

@@ -87,7 +87,7 @@ CONFIG = SchemathesisConfig.from_dict(
                 "admin_jobdefinitions_partial_update",
                 "admin_jobdefinitions_run",
             ),
-            # A customer number has no spaces or control characters and cannot change; a buyer's customer and
+            # A customer number has no control characters and cannot change; a buyer's customer and
             # websites must exist and their e-mail address stay the same — rules on stored data.
             accepting_400(
                 "admin_customers_create",
