@@ -8,12 +8,14 @@ invitation* action e-mails the selected buyers a new one-time link to set their 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html_join
 
 from countermand.console.pages import ConsoleModelAdmin
@@ -24,12 +26,25 @@ from countermand.customers.services import buyer_create, buyer_invite, buyer_upd
 
 
 class BuyerAccountInline(admin.TabularInline):
+    """The customer's buyers, listed; they are added on the buyer screen (*Add buyer* above the form),
+    which creates the user too — no raw user id to look up."""
+
     model = BuyerAccount
     extra = 0
-    fields = ("user", "websites")
-    raw_id_fields = ("user",)
+    max_num = 0
+    can_delete = False
+    fields = ("user", "website_names", "invited_at")
+    readonly_fields = ("user", "website_names", "invited_at")
+    show_change_link = True
     verbose_name = "Buyer Account"
     verbose_name_plural = "Buyer Accounts"
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).select_related("user").prefetch_related("websites")
+
+    @admin.display(description="Websites")
+    def website_names(self, obj: BuyerAccount) -> str:
+        return ", ".join(w.name for w in obj.websites.all())
 
 
 @admin.register(Customer, site=console_site)
@@ -40,6 +55,12 @@ class CustomerAdmin(ConsoleModelAdmin):
     fields = ("customer_number", "name", "email", "is_active", "address_lines")
     readonly_fields = ("address_lines",)
     inlines = [BuyerAccountInline]
+
+    def object_tools(self, request: HttpRequest, obj: Customer) -> list[dict[str, Any]]:
+        if not request.user.has_perm("customers.add_buyeraccount"):
+            return []
+        url = reverse("admin:customers_buyeraccount_add") + "?" + urlencode({"customer": obj.pk})
+        return [{"label": "Add buyer", "url": url, "post": False, "css": ""}]
 
     @admin.display(description="Addresses (from the ERP)")
     def address_lines(self, obj: Customer) -> str:

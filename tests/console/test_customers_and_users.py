@@ -228,3 +228,18 @@ def test_changing_a_password_in_the_console_revokes_the_users_tokens(admin_clien
     )
     assert response.status_code == 302
     assert not ApiToken.objects.filter(user=user).exists()
+
+
+def test_the_customer_page_lists_its_buyers_and_adds_one_on_the_buyer_screen(order_client, admin_client):
+    account = BuyerAccountFactory(
+        user__username="listed@example.com", user__password=NO_PASSWORD, customer=CustomerFactory(name="Umbrella")
+    )
+    customer = account.customer
+
+    page = admin_client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    add = order_client.get(reverse("admin:customers_buyeraccount_add") + f"?customer={customer.pk}").content.decode()
+
+    assert "listed@example.com" in page
+    assert 'name="buyers-0-user"' not in page  # no raw user id to type
+    assert f'href="/admin/customers/buyeraccount/add/?customer={customer.pk}"' in page
+    assert f'<option value="{customer.pk}" selected>{customer}</option>' in add
