@@ -260,3 +260,32 @@ def test_a_buyer_read_and_sent_back_with_another_website_is_accepted(world, inte
     answer = call(integration, "PUT", path, {**read, "websiteIds": [world.counter.pk]})
 
     assert (answer.status_code, answer.json()["websiteIds"]) == (200, [world.counter.pk])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/admin/customers?isActive=maybe",
+        "/api/v1/admin/customers?pageSize=0",
+        "/api/v1/admin/buyers?websiteId=x",
+        "/api/v1/admin/buyers?search=",
+    ],
+)
+def test_a_list_with_a_bad_filter_is_400(world, integration, path):
+    answer = call(integration, "GET", path)
+
+    assert (answer.status_code, answer.json()["code"]) == (400, "VALIDATION_FAILED")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/api/v1/admin/customers/999999", {"customerNumber": "C1", "name": "X"}),
+        ("PATCH", "/api/v1/admin/buyers/999999", {"isActive": True}),
+        ("PUT", "/api/v1/admin/buyers/999999", {"customerNumber": "C1000", "websiteIds": [1]}),
+    ],
+)
+def test_writing_an_unknown_customer_or_buyer_is_404(world, integration, method, path, body):
+    answer = call(integration, method, path, body)
+
+    assert answer.status_code == 404
