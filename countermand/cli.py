@@ -2,6 +2,7 @@
 
 countermand serve [--demo] [--host H] [--port P] [--workers N]
 countermand web | worker | check | explain ORDER | demo [--orders N] | run-job NAME --param K=V | manage …
+countermand buyer add EMAIL --customer NUMBER --website NAME [--invite] | buyer list | customer list | customer add
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ COMMANDS = {
     "explain": "explain",
     "demo": "demo",
     "run-job": "run_job",
+    "buyer": "buyer",
+    "customer": "customer",
 }
 
 USAGE = """usage: countermand COMMAND [options]
@@ -29,6 +32,8 @@ commands:
   explain    why an order can or cannot be cancelled (ORDER_NUMBER)
   demo       load demo data (idempotent; --orders N adds N generated orders)
   run-job    queue a job: run-job NAME --param KEY=VALUE …
+  buyer      buyer add EMAIL --customer NUMBER --website NAME [--invite] | buyer list [--customer NUMBER]
+  customer   customer list [--search TEXT] [--inactive] | customer add NUMBER NAME
   manage     any Django management command (countermand manage migrate, createsuperuser, …)
 
 configuration: DATABASE_URL, COUNTERMAND_SECRET_KEY, COUNTERMAND_DEBUG, COUNTERMAND_ALLOWED_HOSTS

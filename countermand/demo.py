@@ -1,5 +1,6 @@
 """Demo data (DESIGN §7): a store, two customers with buyers, an admin, orders in several statuses,
-status mappings, the setup guide's settings, and a Sandbox ERP connection with an active OrderCancel job.
+status mappings, the setup guide's settings, and a Sandbox ERP connection with an active OrderCancel job
+and an hourly CustomerRefresh job (the Sandbox ERP lists the demo's customers).
 
 Idempotent: running it again changes nothing that exists and only adds what is missing.
 """
@@ -134,6 +135,21 @@ def _base_data(sandbox_url: str, *, admin_account: bool = True) -> dict[str, int
         JobDefinitionParameter.objects.create(
             job_definition=definition, sequence=1, name="OrderNumber", value_type="String", prompt="Order Number"
         )
+
+    JobDefinition.objects.get_or_create(
+        name="CustomerRefresh",
+        defaults={
+            "description": "Brings the ERP's customers in (the order history refresh imports orders of known "
+            "customers only).",
+            "job_type": JobDefinition.JobType.REFRESH,
+            "connection": connection,
+            "integration_processor": "CustomerRefresh",
+            "recurring_interval_seconds": 3600,
+            "max_retries": 2,
+            "retry_backoff_seconds": 30,
+            "timeout_seconds": 300,
+        },
+    )
 
     customers = {"C1000": c1000, "C2000": c2000}
     buyers = {

@@ -26,6 +26,7 @@ from countermand.api.serializers import (
     actor_id,
     camel,
 )
+from countermand.api.strict import StrictFieldsMixin
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import (
     IntegrationConnection,
@@ -373,7 +374,7 @@ class AdminCancelSerializer(serializers.Serializer):
     )
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(StrictFieldsMixin, serializers.Serializer):
     lineNumber = serializers.IntegerField(source="line_number", min_value=1, max_value=INT32_MAX)
     productErpNumber = serializers.CharField(source="product_number", max_length=100)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -416,8 +417,11 @@ def money_input(source: str) -> serializers.DecimalField:
     )
 
 
-class OrderUpdateSerializer(serializers.Serializer):
-    """`PUT /api/v1/admin/orders/{orderNumber}`: the fields given change; `orderLines`, if given, replace the lines."""
+class OrderUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """`PUT /api/v1/admin/orders/{orderNumber}`: the fields given change; `orderLines`, if given, replace the lines.
+
+    The field names are the one table of `plugin.ORDER_JSON_FIELDS` (docs/api.md); an unknown field is 400
+    with the accepted names, and nothing is saved."""
 
     erpOrderNumber = TextField(source="erp_order_number", max_length=50, required=False, allow_null=True)
     orderDate = serializers.DateField(source="order_date", required=False)

@@ -81,9 +81,11 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("admin_cancellations_list", "200"): _links(
         "id", ("admin_cancellations_retrieve", "admin_cancellations_resend"), "id", prefix="/cancellations/0"
     ),
+    **_crud_links("customers", "customers"),
+    **_crud_links("buyers", "buyers", "admin_buyers_invite"),
 }
 # An id-based CRUD list has no `destroy` for websites and settings; keep only operations that exist.
-WITHOUT = {"admin_websites_destroy"}
+WITHOUT = {"admin_websites_destroy", "admin_customers_destroy", "admin_buyers_destroy"}
 for _key, _links_of in LINKS.items():
     LINKS[_key] = {name: link for name, link in _links_of.items() if name not in WITHOUT}
 

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from countermand.api.errors import api_not_found
-from countermand.api.views import admin, auth, orders, webhooks
+from countermand.api.views import admin, auth, customers, orders, webhooks
 
 app_name = "api"
 
@@ -18,6 +18,8 @@ router.register("integrationjobs", admin.IntegrationJobViewSet, basename="admin-
 router.register("cancellations", admin.CancellationViewSet, basename="admin-cancellation")
 router.register("webhooksubscriptions", webhooks.WebhookSubscriptionViewSet, basename="admin-webhooksubscription")
 router.register("webhookdeliveries", webhooks.WebhookDeliveryViewSet, basename="admin-webhookdelivery")
+router.register("customers", customers.CustomerViewSet, basename="admin-customer")
+router.register("buyers", customers.BuyerViewSet, basename="admin-buyer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 
+from countermand.customers.models import Customer
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.registry import NONE, job_definition_processor_problems, registry
 from countermand.integration.selectors import jobs_waiting_on_inactive_connections
@@ -265,6 +266,10 @@ def setup_check() -> list[CheckItem]:
             )
         )
 
+    customers_item = customer_sync_check()
+    if customers_item is not None:
+        items.append(customers_item)
+
     return items
 
 
@@ -288,6 +293,28 @@ def connection_configuration_problems() -> list[CheckItem]:
         )
         for connection in broken
     ]
+
+
+def customer_sync_check() -> CheckItem | None:
+    """A warning when an order history refresh runs but can import nothing: it imports the orders of known
+    customers only, no customer is known, and no job brings customers in from the ERP."""
+    processors = registry().processors
+    active = set(JobDefinition.objects.filter(is_active=True).values_list("integration_processor", flat=True))
+    refreshes = sorted(n for n in active if n in processors and processors[n].needs_order_source)
+    syncs = [n for n in active if n in processors and processors[n].needs_customer_source]
+    if not refreshes or syncs or Customer.objects.filter(is_active=True).exists():
+        return None
+    return CheckItem(
+        "customer-sync",
+        "The order history refresh has customers to import orders for",
+        WARNING,
+        f"{', '.join(refreshes)} imports the orders of known customers only, but no customer is known and no "
+        "active job definition brings customers in from the ERP (CustomerRefresh).",
+        "Administration › Jobs › Job Definitions: add a CustomerRefresh definition (job type Refresh, the ERP's "
+        "connection, recurring) — or create customers: countermand customer add NUMBER NAME, the REST API "
+        "(POST /api/v1/admin/customers) or Customers in the Admin Console. The number must be the ERP's code.",
+        _link("integration_jobdefinition_add", name="CustomerRefresh", job_type=JobDefinition.JobType.REFRESH),
+    )
 
 
 def setup_is_complete(items: list[CheckItem]) -> bool:

@@ -134,7 +134,15 @@ TRYTON = ConnectionType(
     validate_options=_validate_tryton_options,
     test=_test_tryton,
     order_source=lambda connection, cancelled_status, logger: tryton_order_source(connection, cancelled_status, logger),
+    customer_source=lambda connection, logger: _tryton_customer_source(connection, logger),
 )
+
+
+def _tryton_customer_source(connection: ConnectionInfo, logger: JobLogger) -> Any:
+    # Imported here: tryton_customers builds on this module's client helpers.
+    from countermand.connectors.tryton_customers import tryton_customer_source
+
+    return tryton_customer_source(connection, logger)
 
 
 class TrytonSaleNotFound(Exception):

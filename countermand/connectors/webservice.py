@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
+from countermand.connectors.webservice_customers import webservice_customer_source
 from countermand.connectors.webservice_refresh import webservice_order_source
 from countermand.integration.plugin import (
     ConfigurationError,
@@ -33,6 +34,7 @@ WEBSERVICE_OPTIONS = {
     "referenceField": "Field of the ERP's JSON answer holding its reference (default reference).",
     "headers": "Extra HTTP headers (object).",
     "refreshPath": "Path of the order list used by the order history refresh (default /orders).",
+    "customerRefreshPath": "Path of the customer list used by the customer refresh (default /customers).",
 }
 
 
@@ -60,6 +62,7 @@ WEBSERVICE = ConnectionType(
     options_help=WEBSERVICE_OPTIONS,
     validate_options=_validate_webservice_options,
     order_source=webservice_order_source,
+    customer_source=webservice_customer_source,
 )
 SANDBOX_OPTIONS = {
     **WEBSERVICE_OPTIONS,
@@ -96,6 +99,7 @@ SANDBOX = ConnectionType(
     options_help=SANDBOX_OPTIONS,
     validate_options=_validate_sandbox_options,
     suggested_url="/sandbox-erp",  # served by Countermand itself (countermand.sandbox_erp)
+    customer_source=webservice_customer_source,  # GET /sandbox-erp/customers
 )
 
 

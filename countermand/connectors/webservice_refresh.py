@@ -8,18 +8,23 @@ The ERP serves its orders at the connection's URL + `refreshPath` (default `/ord
 - `GET /orders?orderNumbers=E1,W2,…` — the current state of these orders (ERP order number, else web
   order number — the same `OrderNumber` the cancel job sends).
 
-Both answer `{"orders": [order, …]}` (or a bare list), with an order in the field names of our REST API:
+Both answer `{"orders": [order, …]}` (or a bare list), an order in the field names of the admin import
+API — one table, `plugin.ORDER_JSON_FIELDS` / `ORDER_LINE_JSON_FIELDS`, shown in docs/api.md:
 
     {"webOrderNumber": "W1001", "erpOrderNumber": "E5001", "customerNumber": "C1000",
      "orderDate": "2025-01-31", "status": "Shipped", "cancelled": false, "customerPO": "PO-7",
-     "currency": "USD", "subtotal": "90.00", "taxAmount": "10.00", "shippingAmount": "0", "total": "100.00",
-     "orderLines": [{"lineNumber": 1, "productNumber": "WID-1", "description": "Widget",
-                     "quantityOrdered": 2, "quantityShipped": 2, "unitPrice": "45.00",
+     "currencyCode": "USD", "productTotal": "90.00", "taxAmount": "10.00", "shippingCharges": "0",
+     "orderTotal": "100.00",
+     "orderLines": [{"lineNumber": 1, "productErpNumber": "WID-1", "description": "Widget",
+                     "qtyOrdered": 2, "qtyShipped": 2, "unitNetPrice": "45.00",
                      "lineTotal": "90.00", "status": "Shipped"}]}
 
 `webOrderNumber`, `customerNumber` and `status` are required; `orderLines` may be left out (lines are then
 left as they are). An order is cancelled when `cancelled` is true or its status equals the
-`CancelledStatus` setting (ignoring case); it then takes the CancelledStatus.
+`CancelledStatus` setting (ignoring case); it then takes the CancelledStatus. The names this refresh took
+before the table (`currency`, `subtotal`, `shippingAmount`, `total`; lines `productNumber`,
+`quantityOrdered`, `quantityShipped`, `unitPrice`) are still read when the table's name is absent. Any
+other field is ignored with one warning per run naming it and the accepted names — never silently.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import httpx
 
 from countermand.integration.plugin import (
     ERP_DECIMAL_FIELDS,
+    ORDER_JSON_FIELDS,
+    ORDER_LINE_JSON_FIELDS,
     ConfigurationError,
     ConnectionInfo,
     ErpOrder,
@@ -45,25 +52,26 @@ from countermand.integration.plugin import (
 
 DEFAULT_REFRESH_PATH = "/orders"
 NUMBERS_PER_REQUEST = 50
-ORDER_FIELDS = {
-    "orderDate": "order_date",
-    "customerPO": "customer_po",
-    "currency": "currency",
-    "subtotal": "subtotal",
-    "taxAmount": "tax_amount",
-    "shippingAmount": "shipping_amount",
-    "total": "total",
+KEY_FIELDS = ("webOrderNumber", "erpOrderNumber", "customerNumber", "status", "orderLines")
+# The value fields of the one field table (the keys above are read on their own).
+ORDER_FIELDS = {theirs: ours for theirs, ours in ORDER_JSON_FIELDS.items() if theirs not in KEY_FIELDS}
+LINE_FIELDS = dict(ORDER_LINE_JSON_FIELDS)
+# Names this refresh documented before the one table, still read: table name → older name.
+OLDER_ORDER_NAMES = {
+    "currencyCode": "currency",
+    "productTotal": "subtotal",
+    "shippingCharges": "shippingAmount",
+    "orderTotal": "total",
 }
-LINE_FIELDS = {
-    "lineNumber": "line_number",
-    "productNumber": "product_number",
-    "description": "description",
-    "quantityOrdered": "quantity_ordered",
-    "quantityShipped": "quantity_shipped",
-    "unitPrice": "unit_price",
-    "lineTotal": "line_total",
-    "status": "status",
+OLDER_LINE_NAMES = {
+    "productErpNumber": "productNumber",
+    "qtyOrdered": "quantityOrdered",
+    "qtyShipped": "quantityShipped",
+    "unitNetPrice": "unitPrice",
 }
+REFRESH_ONLY_FIELDS = ("cancelled",)
+ACCEPTED_ORDER_NAMES = frozenset(ORDER_JSON_FIELDS) | set(REFRESH_ONLY_FIELDS) | set(OLDER_ORDER_NAMES.values())
+ACCEPTED_LINE_NAMES = frozenset(ORDER_LINE_JSON_FIELDS) | set(OLDER_LINE_NAMES.values())
 
 
 def webservice_order_source(
@@ -90,6 +98,7 @@ class WebServiceOrderSource:
         self.cancelled_statuses = frozenset({cancelled_status})
         self.label = f"the ERP at {self.url}"
         self.logger = logger
+        self.unknown_reported: set[str] = set()
 
     def changed_orders(
         self,
@@ -146,6 +155,7 @@ class WebServiceOrderSource:
         return orders
 
     def _orders(self, answer: list[dict[str, Any]]) -> list[ErpOrder]:
+        self._report_unknown(answer)
         orders = []
         for data in answer:
             try:
@@ -153,6 +163,26 @@ class WebServiceOrderSource:
             except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
                 self.logger.warn(f"Skipped an order {self.label} sent: {exc} in {str(data)[:300]}")
         return orders
+
+    def _report_unknown(self, answer: list[dict[str, Any]]) -> None:
+        """Warn once per run about field names the table does not know: their values are not stored."""
+        unknown = {f"{name}" for data in answer for name in data if name not in ACCEPTED_ORDER_NAMES}
+        unknown |= {
+            f"orderLines[].{name}"
+            for data in answer
+            for line in (data.get("orderLines") or [])
+            if isinstance(line, dict)
+            for name in line
+            if name not in ACCEPTED_LINE_NAMES
+        }
+        new = sorted(unknown - self.unknown_reported)
+        if new:
+            self.unknown_reported |= set(new)
+            self.logger.warn(
+                f"{self.label} sent field(s) {', '.join(new)} that are not order fields: ignored. Accepted: "
+                f"{', '.join(ORDER_JSON_FIELDS)}, cancelled; lines: {', '.join(ORDER_LINE_JSON_FIELDS)} "
+                "(see docs/api.md)."
+            )
 
     def _order(self, data: dict[str, Any]) -> ErpOrder:
         missing = [k for k in ("webOrderNumber", "customerNumber", "status") if not data.get(k)]
@@ -168,23 +198,26 @@ class WebServiceOrderSource:
             status=self.cancelled_status if cancelled else status,
             erp_state=status,
             cancelled=cancelled,
-            **_typed(data, ORDER_FIELDS),
+            **_typed(data, ORDER_FIELDS, OLDER_ORDER_NAMES),
             lines=None if lines is None else tuple(_line(line) for line in lines),
         )
 
 
 def _line(data: dict[str, Any]) -> ErpOrderLine:
-    values = _typed(data, LINE_FIELDS)
+    values = _typed(data, LINE_FIELDS, OLDER_LINE_NAMES)
     if "line_number" not in values:
         raise ValueError("missing lineNumber")
     return ErpOrderLine(**values)
 
 
-def _typed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """The ERP's JSON fields under our names and in our types, so that unchanged orders compare equal."""
+def _typed(data: dict[str, Any], names: dict[str, str], older: dict[str, str]) -> dict[str, Any]:
+    """The ERP's JSON fields under our names and in our types, so that unchanged orders compare equal
+    (a field under its older name when the table's name is absent)."""
     typed = {}
     for theirs, name in names.items():
         value = data.get(theirs)
+        if value is None and theirs in older:
+            value = data.get(older[theirs])
         if value is None or value == "":
             continue
         if name in ERP_DECIMAL_FIELDS:

@@ -369,6 +369,22 @@ class ProcessorContext:
             )
         return ctype.order_source(connection, cancelled_status, self.logger)
 
+    def customer_source(self) -> CustomerSource:
+        """The customer source of the job's connection (its type's `ConnectionType.customer_source`).
+        Raises ValidationFailed when the job has no connection or its type offers none."""
+        from countermand.integration.registry import registry
+
+        connection = self.connection
+        ctype = registry().connection_types.get(connection.type_name) if connection is not None else None
+        if connection is None or ctype is None or ctype.customer_source is None:
+            readers = sorted(n for n, t in registry().connection_types.items() if t.customer_source is not None)
+            raise ValidationFailed(
+                "The customer refresh needs a connection whose type can read customers from the ERP "
+                f"({' or '.join(readers)})" + (f"; {connection.type_name} cannot." if connection is not None else "."),
+                code="NO_CUSTOMER_SOURCE",
+            )
+        return ctype.customer_source(connection, self.logger)
+
 
 # --------------------------------------------------------------------------
 # What a processor returns
@@ -443,6 +459,8 @@ class Processor(abc.ABC):
     connection_types: ClassVar[tuple[str, ...]] = ()  # empty: any connection, or none
     # True: the definition's connection must be of a type with an order source (`context.order_source`).
     needs_order_source: ClassVar[bool] = False
+    # True: the definition's connection must be of a type with a customer source (`context.customer_source`).
+    needs_customer_source: ClassVar[bool] = False
     parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
     description: ClassVar[str] = ""
 
@@ -532,6 +550,34 @@ class ErpOrder:
         return {name: getattr(self, name) for name in self.VALUE_FIELDS if getattr(self, name) is not None}
 
 
+# The JSON names of an order's fields — one table for every way an order comes in from an ERP: the admin
+# import API (`POST`/`PUT /api/v1/admin/orders`), the WebService order history refresh, and the field table
+# of docs/api.md (tests/project/test_order_fields.py keeps the three equal). JSON name → our field name.
+ORDER_JSON_FIELDS: dict[str, str] = {
+    "webOrderNumber": "web_order_number",
+    "erpOrderNumber": "erp_order_number",
+    "customerNumber": "customer_number",
+    "orderDate": "order_date",
+    "status": "status",
+    "customerPO": "customer_po",
+    "currencyCode": "currency",
+    "productTotal": "subtotal",
+    "taxAmount": "tax_amount",
+    "shippingCharges": "shipping_amount",
+    "orderTotal": "total",
+    "orderLines": "lines",
+}
+ORDER_LINE_JSON_FIELDS: dict[str, str] = {
+    "lineNumber": "line_number",
+    "productErpNumber": "product_number",
+    "description": "description",
+    "qtyOrdered": "quantity_ordered",
+    "qtyShipped": "quantity_shipped",
+    "unitNetPrice": "unit_price",
+    "lineTotal": "line_total",
+    "status": "status",
+}
+
 # The fields an ERP reports as decimal amounts (read off the dataclasses above, so they cannot drift apart).
 ERP_DECIMAL_FIELDS: frozenset[str] = frozenset(
     f.name for cls in (ErpOrder, ErpOrderLine) for f in dataclasses.fields(cls) if "Decimal" in str(f.type)
@@ -578,6 +624,51 @@ class OrderSource(Protocol):
 OrderSourceFactory = Callable[[ConnectionInfo, str, JobLogger], OrderSource]
 
 
+# --------------------------------------------------------------------------
+# Customer sources: what an ERP offers the customer refresh
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErpAddress:
+    """One address of an ERP customer (all parts optional; `country` is the ERP's country code)."""
+
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The address as stored on our customer and shown by the API (camelCase keys)."""
+        return {"street": self.street, "postalCode": self.postal_code, "city": self.city, "country": self.country}
+
+
+@dataclass(frozen=True)
+class ErpCustomer:
+    """A bill-to account as the ERP reports it. `customer_number` is the ERP's code for it (Tryton's party
+    code): orders name their customer by it."""
+
+    customer_number: str
+    name: str
+    is_active: bool = True
+    addresses: tuple[ErpAddress, ...] = ()
+
+
+class CustomerSource(Protocol):
+    """What an ERP must offer the customer refresh (see `ConnectionType.customer_source`)."""
+
+    label: str  # for log lines
+
+    def customers(self, *, batch_size: int) -> Iterator[list[ErpCustomer]]:
+        """Every customer the ERP lists (inactive ones included, with `is_active` False), in batches of at
+        most `batch_size`. A customer left out is one the ERP no longer lists."""
+        ...
+
+
+# Given the connection and the job log.
+CustomerSourceFactory = Callable[[ConnectionInfo, JobLogger], CustomerSource]
+
+
 @dataclass(frozen=True)
 class ConnectionType:
     """A kind of connection (WebService, Tryton, …): what its options mean and how to check them.
@@ -586,6 +677,7 @@ class ConnectionType:
     (the Admin Console's *Test connection*) returns a short success message or raises with the reason;
     None: the console makes a plain HTTP request to the connection's URL. `order_source` builds the
     `OrderSource` the order history refresh reads; None: the type does not support the refresh.
+    `customer_source` likewise builds the `CustomerSource` the customer refresh reads.
     `suggested_url` is the URL a new connection of this type starts with in the Admin Console ("": none);
     one starting with "/" is a path of Countermand's own site (the Sandbox ERP), completed with the
     address the administrator is using."""
@@ -597,6 +689,7 @@ class ConnectionType:
     test: Callable[[ConnectionInfo], str] | None = None
     order_source: OrderSourceFactory | None = None
     suggested_url: str = ""
+    customer_source: CustomerSourceFactory | None = None  # None: the type does not support the customer refresh
 
     def clean_options(self, options: Any) -> dict[str, Any]:
         """The options checked: a JSON object of known options that `validate_options` accepts."""

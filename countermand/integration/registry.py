@@ -175,6 +175,13 @@ def definition_processor_problems(
                 f"{' or '.join(readers)}"
                 + (f", not {connection_type}." if connection_type else "; the definition has no connection.")
             )
+        elif proc.needs_customer_source and not _has_customer_source(connection_type):
+            readers = sorted(n for n, t in registry().connection_types.items() if t.customer_source is not None)
+            problems.append(
+                f"{field_name} {value!r} reads customers from the ERP: it needs a connection of type "
+                f"{' or '.join(readers)}"
+                + (f", not {connection_type}." if connection_type else "; the definition has no connection.")
+            )
         elif parameters is not None:
             problems += parameter_problems(proc, parameters)
     return problems
@@ -183,6 +190,11 @@ def definition_processor_problems(
 def _has_order_source(connection_type: str | None) -> bool:
     ctype = registry().connection_types.get(connection_type or "")
     return ctype is not None and ctype.order_source is not None
+
+
+def _has_customer_source(connection_type: str | None) -> bool:
+    ctype = registry().connection_types.get(connection_type or "")
+    return ctype is not None and ctype.customer_source is not None
 
 
 def parameter_problems(processor: type[Processor], parameters: Mapping[str, str]) -> list[str]:

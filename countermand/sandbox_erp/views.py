@@ -9,6 +9,9 @@ second effect. The active Sandbox connection's options make it misbehave: `sandb
 503: answer every call with that status) and `sandboxDelaySeconds` (answer that much later). It is
 CSRF-exempt and needs no login, like an external system; without an active Sandbox connection it
 answers 404 and does nothing.
+
+`GET /sandbox-erp/customers?page=1&pageSize=100` lists the Sandbox ERP's bill-to accounts (the demo's
+customers, with addresses) as `webservice_customers` describes, for the demo's CustomerRefresh job.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import IntegrationConnection
@@ -29,6 +32,21 @@ from countermand.orders.models import Order
 from countermand.sandbox_erp.models import SandboxErpCancellation
 
 SHIPPED_STATUSES = ("Shipped", "Invoiced")
+# The Sandbox ERP's customer master data: the demo's two accounts, as an ERP would list them.
+SANDBOX_CUSTOMERS = [
+    {
+        "customerNumber": "C1000",
+        "name": "Acme Supplies",
+        "isActive": True,
+        "addresses": [{"street": "1 Industrial Way", "postalCode": "10115", "city": "Berlin", "country": "DE"}],
+    },
+    {
+        "customerNumber": "C2000",
+        "name": "Globex Industrial",
+        "isActive": True,
+        "addresses": [{"street": "42 Harbour Road", "postalCode": "2000", "city": "Sydney", "country": "AU"}],
+    },
+]
 
 
 def sandbox_behaviour() -> dict[str, Any] | None:
@@ -113,3 +131,21 @@ def sandbox_order_cancel(request: HttpRequest, order_number: str) -> HttpRespons
     except IntegrityError:  # the same key arrived twice at once: the first one's answer stands
         return replay(SandboxErpCancellation.objects.get(idempotency_key=key[:100]))
     return JsonResponse(answer, status=status)
+
+
+@require_GET
+@never_cache
+def sandbox_customers(request: HttpRequest) -> HttpResponse:
+    """The Sandbox ERP's customers, a page at a time (`page`, `pageSize`)."""
+    behaviour = sandbox_behaviour()
+    if behaviour is None:
+        return JsonResponse({"message": "The Sandbox ERP is off: there is no active Sandbox connection."}, status=404)
+    if behaviour["fail_status"]:
+        status = behaviour["fail_status"]
+        return JsonResponse({"message": f"The Sandbox ERP was told to fail (HTTP {status})."}, status=status)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+        size = max(1, min(1000, int(request.GET.get("pageSize", "100"))))
+    except ValueError:
+        return JsonResponse({"message": "page and pageSize must be whole numbers."}, status=400)
+    return JsonResponse({"customers": SANDBOX_CUSTOMERS[(page - 1) * size : page * size]})

@@ -18,6 +18,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from countermand.cancellations.services import order_cancel_request
+from countermand.customers.models import BuyerAccount, Customer
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.services import job_cancel
 from countermand.orders.actors import actor_for_user
@@ -203,6 +204,34 @@ ROWS = [
     Row("POST", "/api/v1/admin/webhookdeliveries/{webhook_delivery}/redeliver", admin_write(IA, 202)),
     # Delivery jobs are queued by events only: a manual run is refused like OrderCancel's.
     Row("POST", "/api/v1/admin/jobdefinitions/{webhook_definition}/run", admin_write(IA, 409), body={}),
+    # --- admin: customers (the integration admin manages them) and buyers (the order admin too)
+    Row("GET", "/api/v1/admin/customers", admin_read()),
+    Row("GET", "/api/v1/admin/customers/{customer}", admin_read()),
+    Row("POST", "/api/v1/admin/customers", admin_write(IA, 201), body={"customerNumber": "C9100", "name": "New"}),
+    Row(
+        "PUT",
+        "/api/v1/admin/customers/{customer}",
+        admin_write(IA, 200),
+        body={"customerNumber": "C2000", "name": "Globex Industrial"},
+    ),
+    Row("PATCH", "/api/v1/admin/customers/{customer}", admin_write(IA, 200), body={"isActive": True}),
+    Row("GET", "/api/v1/admin/buyers", admin_read()),
+    Row("GET", "/api/v1/admin/buyers/{buyer}", admin_read()),
+    # The order admin creates the buyer; the integration admin, allowed too, then finds it exists (409).
+    Row(
+        "POST",
+        "/api/v1/admin/buyers",
+        {**admin_write(OA, 201), IA: 409},
+        body=lambda ids: {"email": "new@example.com", "customerNumber": "C2000", "websiteIds": [ids["website"]]},
+    ),
+    Row(
+        "PUT",
+        "/api/v1/admin/buyers/{buyer}",
+        {**admin_write(OA, 200), IA: 200},
+        body=lambda ids: {"customerNumber": "C2000", "websiteIds": [ids["website"]]},
+    ),
+    Row("PATCH", "/api/v1/admin/buyers/{buyer}", {**admin_write(OA, 200), IA: 200}, body={"isActive": True}),
+    Row("POST", "/api/v1/admin/buyers/{buyer}/invite", {**admin_write(OA, 202), IA: 202}),
 ]
 
 
@@ -228,6 +257,8 @@ def objects(world: World) -> dict[str, Any]:
         "failed_job": failed.job_id,
         "failed_cancellation": failed.pk,
         "queued_job": queued.job_id,
+        "customer": Customer.objects.get(customer_number="C2000").pk,
+        "buyer": BuyerAccount.objects.get(user__username="other@example.com").pk,
         **webhook_objects(),
     }
 

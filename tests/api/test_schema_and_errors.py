@@ -107,7 +107,11 @@ def test_the_roles_exist_with_their_permissions():
         "orders.force_cancel_order",
         "cancellations.change_cancellationrequest",
         "cancellations.resend_cancellation",
+        "customers.add_buyeraccount",
+        "customers.change_buyeraccount",
     }
+    assert {"customers.view_customer", "customers.view_buyeraccount"} <= read_only
+    assert {"customers.add_customer", "customers.change_customer", "customers.add_buyeraccount"} <= integration_admin
     assert {"integration.add_jobdefinition", "integration.change_integrationjob", "settings.change_systemsetting"} <= (
         integration_admin
     )

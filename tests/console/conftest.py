@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from tests.factories import BuyerAccountFactory, CustomerFactory, StaffFactory, UserFactory, WebsiteFactory
+from tests.smtp import smtp_server  # noqa: F401  (a real SMTP server on 127.0.0.1)
 
 
 def role(name: str) -> Group:

@@ -29,6 +29,7 @@ def test_create_a_customer(admin_client):
             "customer_number": "C3000",
             "name": "Initech",
             "email": "ap@initech.example.com",
+            "is_active": "on",
             "buyers-TOTAL_FORMS": "0",
             "buyers-INITIAL_FORMS": "0",
             "buyers-MIN_NUM_FORMS": "0",
@@ -39,18 +40,99 @@ def test_create_a_customer(admin_client):
     assert Customer.objects.get(customer_number="C3000").name == "Initech"
 
 
-def test_link_a_storefront_user_to_a_customer_and_websites(admin_client):
-    user = UserFactory(username="new-buyer@example.com", password=NO_PASSWORD)
-    customer = CustomerFactory(customer_number="C3001")
+def test_one_screen_creates_the_buyers_user_and_account_and_sends_the_invitation(
+    order_client, smtp_server, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(customer_number="C3001", name="Initech")
     north, south = WebsiteFactory(name="North"), WebsiteFactory(name="South")
-    response = admin_client.post(
-        reverse("admin:customers_buyeraccount_add"),
-        {"user": user.pk, "customer": customer.pk, "websites": [north.pk, south.pk]},
-    )
+    page = order_client.get(reverse("admin:customers_buyeraccount_add")).content.decode()
+    assert 'name="email"' in page
+    assert 'name="send_invitation"' in page
+    assert "admin-autocomplete" in page  # the customer field searches, no raw id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = order_client.post(
+            reverse("admin:customers_buyeraccount_add"),
+            {
+                "email": "New-Buyer@example.com",
+                "customer": customer.pk,
+                "websites": [north.pk, south.pk],
+                "is_active": "on",
+                "send_invitation": "on",
+            },
+        )
+
     assert response.status_code == 302
-    account = BuyerAccount.objects.get(user=user)
+    account = BuyerAccount.objects.get(user__username="new-buyer@example.com")
     assert account.customer == customer
     assert set(account.websites.all()) == {north, south}
+    assert not account.user.has_usable_password()
+    message = smtp_server.wait_for_message(to="new-buyer@example.com")
+    assert "/account/invitation/" in message.get_body().get_content()
+
+
+def test_the_buyer_screen_refuses_an_address_that_already_has_a_user(admin_client):
+    UserFactory(username="taken@example.com", email="taken@example.com", password=NO_PASSWORD)
+    customer, website = CustomerFactory(), WebsiteFactory()
+
+    response = admin_client.post(
+        reverse("admin:customers_buyeraccount_add"),
+        {"email": "taken@example.com", "customer": customer.pk, "websites": [website.pk]},
+    )
+
+    assert response.status_code == 200
+    assert "There is already a user with this address" in response.content.decode()
+    assert not BuyerAccount.objects.exists()
+
+
+def test_the_customer_field_searches_customers_by_number_and_name(order_client):
+    CustomerFactory(customer_number="C4242", name="Wayne Enterprises")
+    CustomerFactory(customer_number="C5000", name="Stark Industries")
+
+    answer = order_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "customers", "model_name": "buyeraccount", "field_name": "customer", "term": "wayne"},
+    )
+
+    assert answer.status_code == 200
+    assert [r["text"] for r in answer.json()["results"]] == ["C4242 Wayne Enterprises"]
+
+
+def test_the_send_invitation_action_emails_the_selected_buyers(
+    admin_client, smtp_server, django_capture_on_commit_callbacks
+):
+    invited = BuyerAccountFactory(user__email="a@example.com", user__password=NO_PASSWORD)
+    inactive = BuyerAccountFactory(user__email="b@example.com", user__password=NO_PASSWORD, user__is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:customers_buyeraccount_changelist"),
+            {"action": "send_invitation", "_selected_action": [invited.pk, inactive.pk]},
+            follow=True,
+        )
+
+    html = response.content.decode()
+    assert "Invitation sent to 1 buyer(s): a@example.com." in html
+    assert "example.com is inactive: activate the buyer first." in html
+    smtp_server.wait_for_message(to="a@example.com")
+    assert smtp_server.to("b@example.com") == []
+    invited.refresh_from_db()
+    assert invited.invited_at is not None
+
+
+def test_changing_a_buyer_moves_them_to_another_customer(admin_client):
+    account = BuyerAccountFactory(user__password=NO_PASSWORD)
+    other, website = CustomerFactory(customer_number="C6000"), WebsiteFactory()
+
+    response = admin_client.post(
+        reverse("admin:customers_buyeraccount_change", args=[account.pk]),
+        {"customer": other.pk, "websites": [website.pk]},
+    )
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.customer == other
+    assert list(account.websites.all()) == [website]
 
 
 def test_buyer_accounts_list_shows_customer_and_websites(admin_client):
@@ -146,3 +228,18 @@ def test_changing_a_password_in_the_console_revokes_the_users_tokens(admin_clien
     )
     assert response.status_code == 302
     assert not ApiToken.objects.filter(user=user).exists()
+
+
+def test_the_customer_page_lists_its_buyers_and_adds_one_on_the_buyer_screen(order_client, admin_client):
+    account = BuyerAccountFactory(
+        user__username="listed@example.com", user__password=NO_PASSWORD, customer=CustomerFactory(name="Umbrella")
+    )
+    customer = account.customer
+
+    page = admin_client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    add = order_client.get(reverse("admin:customers_buyeraccount_add") + f"?customer={customer.pk}").content.decode()
+
+    assert "listed@example.com" in page
+    assert 'name="buyers-0-user"' not in page  # no raw user id to type
+    assert f'href="/admin/customers/buyeraccount/add/?customer={customer.pk}"' in page
+    assert f'<option value="{customer.pk}" selected>{customer}</option>' in add

@@ -194,3 +194,38 @@ def test_an_erp_that_answers_503_is_transient_and_a_malformed_order_is_skipped_w
     warnings = context.logger.messages("Warn")
     assert len(warnings) == 2
     assert warnings[0].startswith(f"Skipped an order the ERP at {erp.url}/orders sent: missing customerNumber")
+
+
+def test_orders_in_the_field_tables_names_come_in_and_an_unknown_field_is_warned_about_once(
+    shop, erp, refresh_definition
+):
+    line = {"lineNumber": 1, "productErpNumber": "NUT", "qtyOrdered": 3, "unitNetPrice": "2.00", "lineTotal": "6"}
+    table_names = {
+        "currencyCode": "USD",
+        "productTotal": "6.00",
+        "shippingCharges": "1.00",
+        "orderTotal": "7.00",
+        "orderLines": [line],
+        "grandTotal": "7.00",  # not an order field
+    }
+    erp.put("W1", **table_names)
+    erp.put("W2", **table_names)
+    for name in ("currency", "subtotal", "total"):
+        for number in ("W1", "W2"):
+            del erp.orders[number][1][name]
+
+    context = refresh(refresh_definition)
+
+    order = Order.objects.prefetch_related("lines").get(web_order_number="W1")
+    assert (order.currency, str(order.subtotal), str(order.shipping_amount), str(order.total)) == (
+        "USD",
+        "6.00",
+        "1.00",
+        "7.00",
+    )
+    assert [(ln.product_number, ln.quantity_ordered, str(ln.unit_price)) for ln in order.lines.all()] == [
+        ("NUT", 3, "2.0000")
+    ]
+    (warning,) = context.logger.messages("Warn")
+    assert warning.startswith(f"the ERP at {erp.url}/orders sent field(s) grandTotal that are not order fields")
+    assert "productTotal" in warning

@@ -90,3 +90,18 @@ def test_the_sandbox_options_are_validated_by_the_connection_type():
     for bad in ({"sandboxFailStatus": 200}, {"sandboxDelaySeconds": -1}, {"sandboxShippedOrders": "ERP-1"}):
         with pytest.raises(ValidationFailed):
             sandbox.clean_options(bad)
+
+
+def test_the_sandbox_erp_lists_the_demo_customers_a_page_at_a_time(client, sandbox):
+    first = client.get("/sandbox-erp/customers?page=1&pageSize=1").json()["customers"]
+    second = client.get("/sandbox-erp/customers?page=2&pageSize=1").json()["customers"]
+    third = client.get("/sandbox-erp/customers?page=3&pageSize=1").json()["customers"]
+
+    assert [c["customerNumber"] for c in first + second] == ["C1000", "C2000"]
+    assert third == []
+    assert first[0]["addresses"][0]["city"] == "Berlin"
+    assert client.get("/sandbox-erp/customers?page=x").status_code == 400
+
+
+def test_the_sandbox_erp_customer_list_is_off_without_an_active_sandbox_connection(client, db):
+    assert client.get("/sandbox-erp/customers").status_code == 404
