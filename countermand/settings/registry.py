@@ -231,6 +231,15 @@ SETTINGS: dict[str, SettingDefinition] = {
             "Shows the ERP order number on the storefront.",
             scope=WEBSITE,
         ),
+        SettingDefinition(
+            "AllowPartialCancellation",
+            "Order Cancellation",
+            BOOL,
+            False,
+            "Lets buyers cancel some lines of an order, or part of a line's quantity (administrators may "
+            "always); the OrderCancel job definition must declare the CancelLines parameter.",
+            scope=WEBSITE,
+        ),
     ]
 }
 

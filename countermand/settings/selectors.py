@@ -90,6 +90,7 @@ class Settings:
     cancellation_window_days: int
     show_order_status: bool
     show_erp_order_number: bool
+    allow_partial_cancellation: bool
 
 
 _ANNOTATIONS = {BOOL: "bool", INT: "int", STRING: "str", CHOICE: "str", LIST: "list[str]"}
