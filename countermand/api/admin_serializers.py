@@ -25,6 +25,7 @@ from countermand.api.serializers import (
     TextField,
     actor_id,
     camel,
+    cancel_lines_field,
 )
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import (
@@ -368,6 +369,7 @@ class AdminCancelSerializer(serializers.Serializer):
     force = JsonBooleanField(
         required=False, default=False, help_text="Skip the status rules (needs the force-cancel permission and a note)."
     )
+    lines = cancel_lines_field()
 
 
 class OrderLineInputSerializer(serializers.Serializer):

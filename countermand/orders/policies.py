@@ -245,7 +245,7 @@ def _line_rule_blockers(
         )
     # Without an active OrderCancel job declaring CancelLines the ERP would never hear which lines; a
     # local-only partial cancellation would drift from the ERP with nothing to send later.
-    if not rules.cancel_job_takes_lines:
+    elif not rules.cancel_job_takes_lines:  # said once: both tell a buyer "cancel the whole order"
         blockers.append(
             Blocker(
                 L.PARTIAL_CANCELLATION_UNSUPPORTED,

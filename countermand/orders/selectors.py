@@ -148,4 +148,4 @@ def buyer_order_get(actor: Actor, number: str) -> Order:
 
 
 def order_latest_cancellation(order: Order) -> CancellationRequest | None:
-    return order.cancellation_requests.order_by("-created_at", "-id").first()
+    return order.cancellation_requests.prefetch_related("lines").order_by("-created_at", "-id").first()
