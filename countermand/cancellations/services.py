@@ -324,8 +324,10 @@ def cancellation_confirm(
         if asked:
             applied, left = _lines_cancel(order, request, asked, cancelled_lines)
             data["lines"] = applied
-            # Something of the order is left: it goes on in the ERP's latest status (the hold kept it).
-            status = cancelled if not left else (erp_status or request.previous_status)
+            # Something of the order is left: it goes on in the ERP's latest status (the hold kept it). An
+            # ERP answering "Cancelled" about the cancellation itself must not cancel what is left.
+            reported = erp_status if erp_status and erp_status != cancelled else ""
+            status = cancelled if not left else (reported or request.previous_status)
         order_erp_status_apply(
             order_id=order.pk,
             erp_status=status,
