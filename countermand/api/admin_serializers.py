@@ -382,6 +382,9 @@ class OrderLineInputSerializer(serializers.Serializer):
     qtyShipped = serializers.DecimalField(
         source="quantity_shipped", max_digits=14, decimal_places=3, coerce_to_string=False, required=False
     )
+    qtyCancelled = serializers.DecimalField(
+        source="quantity_cancelled", max_digits=14, decimal_places=3, coerce_to_string=False, required=False
+    )
     unitNetPrice = serializers.DecimalField(
         source="unit_price", max_digits=14, decimal_places=4, coerce_to_string=False, required=False
     )

@@ -541,6 +541,10 @@ class ErpOrderLine:
     unit_price: Decimal | None = None
     line_total: Decimal | None = None
     status: str | None = None
+    # What of the line is cancelled, for an ERP that says so. An ERP that only keeps the net quantity
+    # (Tryton: a sale line's quantity once reduced) leaves it None; the refresh then reads its
+    # quantity_ordered as what is left of a line we cancelled part of.
+    quantity_cancelled: Decimal | None = None
 
     def values(self) -> dict[str, Any]:
         """The fields the ERP reported, by name."""

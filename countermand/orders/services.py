@@ -61,6 +61,7 @@ LINE_FIELDS = {
     "description",
     "quantity_ordered",
     "quantity_shipped",
+    "quantity_cancelled",
     "unit_price",
     "line_total",
     "status",
@@ -72,6 +73,7 @@ DECIMAL_FIELDS = {
     "total",
     "quantity_ordered",
     "quantity_shipped",
+    "quantity_cancelled",
     "unit_price",
     "line_total",
 }
