@@ -16,6 +16,7 @@ from countermand.cancellations.services import (
     cancellation_resend,
     order_cancel_request,
 )
+from countermand.cancellations.setup_check import setup_check
 from countermand.integration.models import IntegrationJob, JobDefinition, JobDefinitionParameter
 from countermand.integration.plugin import CancelLine, cancel_lines_parse
 from countermand.orders.models import Order, OrderEvent, OrderLine
@@ -258,3 +259,12 @@ def test_two_partial_requests_for_the_same_order_at_once_make_one_request(shop):
     assert CancellationRequest.objects.filter(order=order).count() == 1
     assert CancellationRequestLine.objects.filter(request__order=order).count() == 1
     assert IntegrationJob.objects.filter(order=order).count() == 1
+
+
+def test_the_setup_check_warns_when_partial_cancellation_is_on_but_the_job_cannot_carry_lines(shop):
+    setting_set(name="AllowPartialCancellation", value=True, website=shop.website)
+    warned = [item for item in setup_check() if item.key == "partial-cancellation"]
+    assert [item.state for item in warned] == ["warning"]
+    assert "has no CancelLines parameter" in warned[0].detail
+    allow_partial(shop)
+    assert not [item for item in setup_check() if item.key == "partial-cancellation"]
