@@ -12,7 +12,8 @@
     opener.addEventListener("click", function (event) {
       event.preventDefault();
       dialog.showModal();
-      var first = dialog.querySelector("select, input, textarea");
+      // The reason comes first: cancelling the whole order (the default choice) stays one step.
+      var first = dialog.querySelector("select[name=reason]") || dialog.querySelector("select, input, textarea");
       if (first) first.focus();
     });
     dialog.addEventListener("close", function () {
