@@ -301,7 +301,7 @@ def cancellation_eligibility(
     line_blockers: dict[int, list[Blocker]] = {}
     for number, quantity in pairs:
         if number in line_blockers:
-            line_blockers[number].append(Blocker(L.LINE_REPEATED, f"Line {number} is asked for more than once."))
+            line_blockers[number].append(Blocker(L.LINE_REPEATED, "This line is asked for more than once."))
             continue
         line = by_number.get(number)
         if line is None:
@@ -315,7 +315,7 @@ def cancellation_eligibility(
             found.append(
                 Blocker(
                     L.LINE_QUANTITY_ABOVE_OPEN,
-                    f"Only {quantity_text(open_quantity)} of line {number} can still be cancelled, "
+                    f"Only {quantity_text(open_quantity)} of this line can still be cancelled, "
                     f"not {quantity_text(quantity)}.",
                 )
             )

@@ -62,7 +62,7 @@ def test_a_quantity_above_what_is_open_is_409_with_the_line_blockers_and_nothing
         {
             "lineNumber": 3,
             "code": "LINE_QUANTITY_ABOVE_OPEN",
-            "message": "Only 6 of line 3 can still be cancelled, not 7.",
+            "message": "Only 6 of this line can still be cancelled, not 7.",
         }
     ]
     assert not CancellationRequest.objects.filter(order__web_order_number="WEB-1009").exists()

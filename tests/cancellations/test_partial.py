@@ -104,7 +104,7 @@ def test_over_quantity_is_rejected_with_the_line_blockers_and_nothing_saved(shop
         {
             "lineNumber": 2,
             "code": "LINE_QUANTITY_ABOVE_OPEN",
-            "message": "Only 3 of line 2 can still be cancelled, not 4.",
+            "message": "Only 3 of this line can still be cancelled, not 4.",
         }
     ]
     assert not CancellationRequest.objects.exists()

@@ -48,7 +48,7 @@ def test_cancel_order_over_what_is_open_says_why_and_saves_nothing(order_client,
         reverse("admin:orders_order_cancel", args=[order.pk]), {"reason": "Customer called", "line_1": "4"}
     )
     assert response.status_code == 200
-    assert "Line 1: Only 3 of line 1 can still be cancelled, not 4." in response.content.decode()
+    assert "Line 1: Only 3 of this line can still be cancelled, not 4." in response.content.decode()
     assert not CancellationRequest.objects.exists()
 
 

@@ -95,7 +95,7 @@ def test_a_quantity_above_what_is_still_open_is_blocked_with_the_open_quantity_i
         {
             "lineNumber": 1,
             "code": "LINE_QUANTITY_ABOVE_OPEN",
-            "message": "Only 6 of line 1 can still be cancelled, not 7.",
+            "message": "Only 6 of this line can still be cancelled, not 7.",
         }
     ]
 
