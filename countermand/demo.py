@@ -53,6 +53,27 @@ SHOWCASE_ORDERS = [
     ("WEB-1008", "ERP-5008", "C1000", "Invoiced", 60, [("DRILL-X", "Cordless drill", 1, "129.00")]),
     ("WEB-2001", "ERP-6001", "C2000", "Submitted", 3, [("WID-100", "Blue widget", 50, "12.00")]),
     ("WEB-2002", "ERP-6002", "C2000", "Shipped", 15, [("BOLT-8", "Bolt M8", 500, "0.14")]),
+    # Multi-line orders to try partial cancellation on (cancel a line, or 40 of 100).
+    (
+        "WEB-1009",
+        "ERP-5009",
+        "C1000",
+        "Submitted",
+        4,
+        [
+            ("WID-100", "Blue widget", 10, "12.50"),
+            ("BOLT-8", "Bolt M8", 100, "0.15"),
+            ("PIPE-20", "Copper pipe 20 mm", 6, "6.40"),
+        ],
+    ),
+    (
+        "WEB-2003",
+        "ERP-6003",
+        "C2000",
+        "Open",
+        6,
+        [("GLOVE-L", "Work gloves, large", 40, "3.00"), ("TAPE-50", "Duct tape 50 m", 12, "5.50")],
+    ),
 ]
 STATUS_MIX = ["Submitted", "Open", "Processing", "Shipped", "Shipped", "Invoiced", "Invoiced", "Invoiced", "Cancelled"]
 PRODUCTS = [("WID-100", "Blue widget", "12.50"), ("BOLT-8", "Bolt M8", "0.15"), ("PIPE-20", "Copper pipe", "6.40")]
@@ -110,6 +131,7 @@ def _base_data(sandbox_url: str, *, admin_account: bool = True) -> dict[str, int
     initial("AllowCancellationRequest", True, store)
     initial("CancellableOrderStatuses", ["Submitted", "Open"], store)
     initial("AllowCancellationRequest", False, counter)
+    initial("AllowPartialCancellation", True, store)
 
     connection = IntegrationConnection.objects.filter(name="Sandbox ERP").first()
     if connection is None:
@@ -135,6 +157,12 @@ def _base_data(sandbox_url: str, *, admin_account: bool = True) -> dict[str, int
         JobDefinitionParameter.objects.create(
             job_definition=definition, sequence=1, name="OrderNumber", value_type="String", prompt="Order Number"
         )
+    # Partial cancellations reach the ERP through this parameter (also added to an older demo's definition).
+    JobDefinitionParameter.objects.get_or_create(
+        job_definition=definition,
+        name="CancelLines",
+        defaults={"sequence": 2, "value_type": "String", "prompt": "Lines to cancel (JSON; empty: the whole order)"},
+    )
 
     JobDefinition.objects.get_or_create(
         name="CustomerRefresh",

@@ -25,6 +25,7 @@ from countermand.api.serializers import (
     TextField,
     actor_id,
     camel,
+    cancel_lines_field,
 )
 from countermand.api.strict import StrictFieldsMixin
 from countermand.cancellations.models import CancellationRequest
@@ -372,6 +373,7 @@ class AdminCancelSerializer(serializers.Serializer):
     force = JsonBooleanField(
         required=False, default=False, help_text="Skip the status rules (needs the force-cancel permission and a note)."
     )
+    lines = cancel_lines_field()
 
 
 class OrderLineInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -383,6 +385,9 @@ class OrderLineInputSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     qtyShipped = serializers.DecimalField(
         source="quantity_shipped", max_digits=14, decimal_places=3, coerce_to_string=False, required=False
+    )
+    qtyCancelled = serializers.DecimalField(
+        source="quantity_cancelled", max_digits=14, decimal_places=3, coerce_to_string=False, required=False
     )
     unitNetPrice = serializers.DecimalField(
         source="unit_price", max_digits=14, decimal_places=4, coerce_to_string=False, required=False

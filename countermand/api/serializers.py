@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -10,7 +11,7 @@ from rest_framework import serializers
 
 from countermand.cancellations.models import CancellationRequest
 from countermand.orders.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrderFilters, OrdersShown
-from countermand.orders.models import Order, OrderStatusMapping
+from countermand.orders.models import Order, OrderLine, OrderStatusMapping
 from countermand.orders.services import order_status_mapping_save
 
 
@@ -104,6 +105,21 @@ class BlockerSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class CancellationLineSerializer(serializers.Serializer):
+    """A line of a partial cancellation: how much was asked, and what the ERP cancelled (once confirmed)."""
+
+    lineNumber = serializers.IntegerField(source="line_number", read_only=True)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, coerce_to_string=False, read_only=True)
+    quantityConfirmed = serializers.DecimalField(
+        source="quantity_confirmed",
+        max_digits=14,
+        decimal_places=3,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+    )
+
+
 class CancellationSerializer(serializers.Serializer):
     """The latest cancellation request of an order, as a buyer follows it."""
 
@@ -116,6 +132,12 @@ class CancellationSerializer(serializers.Serializer):
         source="buyer_message",
         read_only=True,
         help_text="The ERP's answer; for a Failed request a sentence for the buyer (the error is for staff only).",
+    )
+    lines = CancellationLineSerializer(
+        source="lines.all",
+        many=True,
+        read_only=True,
+        help_text="The lines of a partial cancellation; empty: the whole order.",
     )
 
 
@@ -172,6 +194,26 @@ class OrderLineSerializer(serializers.Serializer):
     )
     lineTotal = money("line_total")
     status = serializers.CharField(read_only=True)
+    qtyCancelled = serializers.DecimalField(
+        source="quantity_cancelled", max_digits=14, decimal_places=3, coerce_to_string=False, read_only=True
+    )
+    qtyCancellable = serializers.DecimalField(
+        source="quantity_cancellable",
+        max_digits=14,
+        decimal_places=3,
+        coerce_to_string=False,
+        read_only=True,
+        help_text="What may still be cancelled of the line: qtyOrdered - qtyShipped - qtyCancelled.",
+    )
+    cancelBlockers = serializers.SerializerMethodField(
+        help_text="Why (part of) this line cannot be cancelled: the order's blockers, then the line's own "
+        "(LINE_FULLY_SHIPPED, LINE_ALREADY_CANCELLED, PARTIAL_CANCELLATION_DISABLED, …)."
+    )
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_cancelBlockers(self, line: OrderLine) -> list[dict[str, str]]:
+        shown = self.context.get("shown")
+        return [b.as_dict() for b in shown.blockers_of_line(line)] if shown is not None else []
 
 
 class OrderSummarySerializer(serializers.Serializer):
@@ -301,11 +343,36 @@ class OrderQuerySerializer(PageQuerySerializer):
         )
 
 
+class CancelLineInputSerializer(serializers.Serializer):
+    """A line to cancel: its number and the quantity (at most its `qtyCancellable`)."""
+
+    lineNumber = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+
+
+def cancel_lines_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=CancelLineInputSerializer(),
+        required=False,
+        default=list,
+        max_length=1000,
+        help_text="Partial cancellation: the lines and quantities to cancel; left out or empty, the whole "
+        "order. A line that cannot be cancelled: 409 LINES_NOT_CANCELLABLE with `blockers` "
+        "[{lineNumber, code, message}], nothing saved.",
+    )
+
+
+def cancel_lines_pairs(validated: list[dict[str, Any]]) -> list[tuple[int, Decimal]]:
+    """The validated `lines` as the cancellation service takes them."""
+    return [(line["lineNumber"], line["quantity"]) for line in validated]
+
+
 class CancelRequestSerializer(serializers.Serializer):
     """`POST /api/v1/orders/{orderNumber}/cancel`."""
 
     reason = TextField(max_length=100, help_text="One of the order's `cancellationReasons`.")
     note = TextField(max_length=2000, required=False, allow_blank=True, default="")
+    lines = cancel_lines_field()
 
 
 class OrderPatchSerializer(serializers.Serializer):

@@ -20,10 +20,23 @@ from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
 from countermand.integration.models import IntegrationJob
 from countermand.orders.actors import actor_for_user
+from countermand.orders.policies import quantity_text
 
 State = CancellationRequest.State
 NEEDS_ATTENTION = "needs"
 ALL = "all"
+
+
+def cancellation_lines_text(request: CancellationRequest) -> str:
+    """A request's lines as the console shows them ("line 2: 40 (confirmed 40)"); "Whole order" without."""
+    lines = list(request.lines.all())
+    if not lines:
+        return "Whole order"
+    return ", ".join(
+        f"line {line.line_number}: {quantity_text(line.quantity)}"
+        + (f" (confirmed {quantity_text(line.quantity_confirmed)})" if line.quantity_confirmed is not None else "")
+        for line in lines
+    )
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -88,6 +101,7 @@ class CancellationRequestAdmin(ReadOnlyConsoleModelAdmin):
         "requested_by",
         "reason_code",
         "reason_text",
+        "lines_asked",
         "forced",
         "previous_status",
         "erp_message",
@@ -100,6 +114,11 @@ class CancellationRequestAdmin(ReadOnlyConsoleModelAdmin):
         "resolved_at",
     )
     readonly_fields = fields
+
+    @admin.display(description="Lines")
+    def lines_asked(self, obj: CancellationRequest) -> str:
+        """A partial cancellation's lines (asked, and confirmed by the ERP); else the whole order."""
+        return cancellation_lines_text(obj)
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cancellations.resend_cancellation")

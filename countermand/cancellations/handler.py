@@ -12,6 +12,9 @@ disagree:
 | FAILED: retries exhausted / error at last    | Failure               | `cancellation_fail`   |
 | CANCELLED: by an administrator               | Cancelled             | `cancellation_fail`   |
 
+A partial cancellation's confirmation takes the lines the processor reported under
+`plugin.CANCELLED_LINES_KEY` (what the ERP actually cancelled) over the asked ones.
+
 A manual run of the OrderCancel definition (the one `OrderCancelJobName` names) is refused
 (`run_requested`): it would have the ERP cancel an order with no CancellationRequest, no OrderEvent, no
 role check (`orders.change_order`) and no eligibility rule — and the buyer could still "cancel" the order
@@ -37,7 +40,7 @@ from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationR
 from countermand.core.errors import DomainError
 from countermand.integration.handlers import JobFinished, JobOutcome, JobRef, ManualRunRefused
 from countermand.integration.joblog import LogLine
-from countermand.integration.plugin import ProcessorResult
+from countermand.integration.plugin import ProcessorResult, cancelled_lines_reported
 from countermand.orders.policies import ADMIN, SYSTEM, Actor
 from countermand.settings.selectors import settings_for
 
@@ -82,6 +85,7 @@ class OrderCancelHandler:
                         erp_status=reported.erp_status or "",
                         erp_reference=reported.erp_reference or "",
                         erp_message=reported.erp_message or "",
+                        cancelled_lines=cancelled_lines_reported(reported.data),
                     )
                     said, counted = f"Cancellation request {request.pk} confirmed.", "confirmed"
                 elif finished.outcome == JobOutcome.REJECTED:

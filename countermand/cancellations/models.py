@@ -111,3 +111,30 @@ class CancellationRequest(models.Model):
         """The ERP's message as a buyer may see it: the ERP's own words once it answered; for a Failed request
         the buyer sentence (`BUYER_FAILED_MESSAGE`), never the delivery's error."""
         return BUYER_FAILED_MESSAGE if self.state == self.State.FAILED else self.erp_message
+
+    @property
+    def is_partial(self) -> bool:
+        """Whether it cancels some lines only (it has lines); uses the prefetched lines when there are."""
+        return bool(self.lines.all())
+
+
+class CancellationRequestLine(models.Model):
+    """A line of a partial cancellation: which line of the order and how much of it (none: the whole order).
+
+    `quantity` is what was asked; `quantity_confirmed` what the ERP cancelled (it may report another
+    quantity, which wins), set when the request is confirmed. Lines are kept by number, not by row: the
+    order history refresh replaces an order's line rows."""
+
+    request = models.ForeignKey(CancellationRequest, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    quantity_confirmed = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        ordering = ["request_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "line_number"], name="one_cancellation_line_per_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}/{self.line_number} x {self.quantity}"

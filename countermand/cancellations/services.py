@@ -8,25 +8,32 @@ request, so a cancellation and its delivery to the ERP commit together or not at
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationRequest
+from countermand.cancellations.models import ORDER_CANCEL_HANDLER, CancellationRequest, CancellationRequestLine
 from countermand.core.errors import Conflict, NotFound, ValidationFailed
 from countermand.core.events import DomainEventType, domain_event_publish
 from countermand.integration.models import JobDefinition
+from countermand.integration.plugin import CANCEL_LINES_PARAMETER, CancelLine, cancel_lines_json
 from countermand.integration.services import job_enqueue
-from countermand.orders.models import Order, OrderEvent
+from countermand.orders.models import Order, OrderEvent, OrderLine
 from countermand.orders.policies import (
     ALREADY_REQUESTED,
     MAPPING_DISALLOWS,
     STATUS_NOT_CANCELLABLE,
     Actor,
     Blocker,
-    cancellation_blockers,
+    Eligibility,
+    LineBlockerCode,
+    cancellation_eligibility,
+    line_quantity_remaining,
+    quantity_text,
 )
 from countermand.orders.selectors import cancellation_rules
 from countermand.orders.services import StatusHeld, StatusSource, order_erp_status_apply
@@ -48,6 +55,20 @@ class OrderNotCancellable(Conflict):
         said = [b for b in blockers if not (b.code == MAPPING_DISALLOWS and STATUS_NOT_CANCELLABLE in codes)]
         super().__init__(" ".join(b.message for b in said), blockers=[b.as_dict() for b in blockers])
         self.blockers = blockers
+
+
+class LinesNotCancellable(Conflict):
+    """The asked lines break the partial-cancellation rules; `blockers` lists them per line
+    (`{lineNumber, code, message}`)."""
+
+    code = "LINES_NOT_CANCELLABLE"
+
+    def __init__(self, eligibility: Eligibility) -> None:
+        said = [
+            f"Line {number}: {b.message}" for number, found in sorted(eligibility.line_blockers.items()) for b in found
+        ]
+        super().__init__(" ".join(said), blockers=eligibility.line_blockers_list())
+        self.eligibility = eligibility
 
 
 class InvalidCancellationState(Conflict):
@@ -82,11 +103,22 @@ def _set_status(order: Order, status: str) -> str:
     return old
 
 
-def _enqueue_cancel_job(request: CancellationRequest, order: Order, definition: JobDefinition) -> None:
+def _enqueue_cancel_job(
+    request: CancellationRequest, order: Order, definition: JobDefinition, lines: Sequence[CancelLine] = ()
+) -> None:
     declared = {p.name for p in definition.parameters.all()}
+    parameters = {"OrderNumber": order.erp_or_web_number} if "OrderNumber" in declared else {}
+    if lines:
+        if CANCEL_LINES_PARAMETER not in declared:  # the rules refuse it first; never send a partial as whole
+            raise Conflict(
+                f"Job definition {definition.name} does not declare the {CANCEL_LINES_PARAMETER} parameter: "
+                "it cannot carry a partial cancellation.",
+                code=LineBlockerCode.PARTIAL_CANCELLATION_UNSUPPORTED,
+            )
+        parameters[CANCEL_LINES_PARAMETER] = cancel_lines_json(lines)
     request.job = job_enqueue(
         definition=definition,
-        parameters={"OrderNumber": order.erp_or_web_number} if "OrderNumber" in declared else {},
+        parameters=parameters,
         order=order,
         dedupe_key=f"OrderCancel:{order.pk}",
         idempotency_key=request.idempotency_key,
@@ -127,8 +159,15 @@ def order_cancel_request(
     reason_code: str,
     note: str = "",
     force: bool = False,
+    lines: Sequence[tuple[int, Decimal]] = (),
 ) -> CancellationRequest:
     """Request the cancellation of `order` for `actor` through `channel` (storefront, api, admin, bulk).
+
+    `lines` (line number, quantity) asks for a partial cancellation: those quantities of those lines
+    only; none, the whole order. They are checked under the row lock (`cancellation_eligibility`: the
+    line's open quantity, the website's AllowPartialCancellation, the job's CancelLines parameter…);
+    a partial request leaves the order's status alone until the ERP answers, and its job carries the lines
+    in its CancelLines parameter. Raises LinesNotCancellable (with the line blockers), nothing saved.
 
     In one transaction: lock the order, re-check the rules, create the CancellationRequest, set the order
     to the CancellationRequestedStatus, write the OrderEvent and queue the OrderCancel job with its
@@ -146,12 +185,17 @@ def order_cancel_request(
         raise ValidationFailed("Choose a reason for the cancellation.", code="REASON_REQUIRED")
     if force and not note:
         raise ValidationFailed("A forced cancellation needs a note saying why.", code="REASON_REQUIRED")
+    asked = [(int(number), Decimal(quantity)) for number, quantity in lines]
     with transaction.atomic():
         order = _lock_order(order.pk)
         rules = cancellation_rules([order])
-        blockers = cancellation_blockers(order, rules=rules, actor=actor, force=force)
-        if blockers:
-            raise OrderNotCancellable(blockers)
+        eligibility = cancellation_eligibility(
+            order, list(order.lines.all()) if asked else [], rules=rules, actor=actor, requested=asked, force=force
+        )
+        if eligibility.blockers:
+            raise OrderNotCancellable(eligibility.blockers)
+        if any(eligibility.line_blockers.values()):
+            raise LinesNotCancellable(eligibility)
         settings = settings_for(website_id=order.website_id)
         reasons = settings.cancellation_reasons
         if actor.kind == "buyer" and reason_code not in reasons:
@@ -169,6 +213,22 @@ def order_cancel_request(
             forced=force,
             previous_status=order.status,
         )
+        if asked and definition is None:  # the rules saw the job; it can only have gone inactive since
+            raise LinesNotCancellable(
+                Eligibility(
+                    [],
+                    {
+                        number: [
+                            Blocker(
+                                LineBlockerCode.PARTIAL_CANCELLATION_UNSUPPORTED,
+                                "Single lines cannot be passed on to our order system; cancel the whole order.",
+                            )
+                        ]
+                        for number, _ in asked
+                    },
+                )
+            )
+        cancel_lines = [CancelLine(number, quantity) for number, quantity in asked]
         try:
             with transaction.atomic():
                 if definition is None:
@@ -193,9 +253,17 @@ def order_cancel_request(
                     )
                 else:
                     request.save()
-                    _enqueue_cancel_job(request, order, definition)
+                    CancellationRequestLine.objects.bulk_create(
+                        CancellationRequestLine(request=request, line_number=line.line_number, quantity=line.quantity)
+                        for line in cancel_lines
+                    )
+                    _enqueue_cancel_job(request, order, definition, cancel_lines)
                     request.save(update_fields=["job", "send_count"])
-                    old = _set_status(order, rules.requested_status)
+                    # A partial cancellation leaves the rest of the order as it is: its status too.
+                    old = order.status if cancel_lines else _set_status(order, rules.requested_status)
+                    lines_data: dict[str, Any] = (
+                        {"lines": [line.as_json() for line in cancel_lines]} if cancel_lines else {}
+                    )
                     _event(
                         order,
                         OrderEvent.Type.CANCELLATION_REQUESTED,
@@ -207,6 +275,7 @@ def order_cancel_request(
                         reason=reason_code,
                         job_id=request.job_id,
                         forced=force,
+                        **lines_data,
                     )
                     domain_event_publish(
                         DomainEventType.CANCELLATION_REQUESTED, order_id=order.pk, cancellation_id=request.pk
@@ -232,9 +301,19 @@ def cancellation_mark_sent(*, request_id: int) -> CancellationRequest:
 
 
 def cancellation_confirm(
-    *, request_id: int, erp_status: str = "", erp_reference: str = "", erp_message: str = ""
+    *,
+    request_id: int,
+    erp_status: str = "",
+    erp_reference: str = "",
+    erp_message: str = "",
+    cancelled_lines: Sequence[CancelLine] | None = None,
 ) -> CancellationRequest:
-    """The ERP confirmed: the order takes `erp_status` (else CancelledStatus), the buyer is told."""
+    """The ERP confirmed: the order takes `erp_status` (else CancelledStatus), the buyer is told.
+
+    A partial request cancels its lines' quantities — or `cancelled_lines`, when the ERP reported what it
+    actually cancelled (it wins) — updates the lines' totals and the order's, and leaves the order in its
+    status (the ERP's `erp_status` when it reports one) unless nothing of it is left: then it is cancelled.
+    """
     with transaction.atomic():
         request, order = _lock_request(request_id)
         if request.state == State.CONFIRMED:
@@ -247,18 +326,88 @@ def cancellation_confirm(
         request.erp_message = erp_message
         request.resolved_at = timezone.now()
         request.save()
+        data: dict[str, Any] = {"request_id": request.pk, "erp_reference": erp_reference}
+        status = erp_status or cancelled
+        asked = list(request.lines.all())
+        if asked:
+            applied, left = _lines_cancel(order, request, asked, cancelled_lines)
+            data["lines"] = applied
+            # Something of the order is left: it goes on in the ERP's latest status (the hold kept it). An
+            # ERP answering "Cancelled" about the cancellation itself must not cancel what is left.
+            reported = erp_status if erp_status and erp_status != cancelled else ""
+            status = cancelled if not left else (reported or request.previous_status)
         order_erp_status_apply(
             order_id=order.pk,
-            erp_status=erp_status or cancelled,
+            erp_status=status,
             channel="",
             message=erp_message,
             event_type=OrderEvent.Type.CANCELLATION_CONFIRMED,
-            data={"request_id": request.pk, "erp_reference": erp_reference},
+            data=data,
             source=StatusSource.ERP,  # the ERP's confirmation
         )
         domain_event_publish(DomainEventType.CANCELLATION_CONFIRMED, order_id=order.pk, cancellation_id=request.pk)
         transaction.on_commit(lambda: _notify_buyer(request.pk))
     return request
+
+
+CENT = Decimal("0.01")
+
+
+def _lines_cancel(
+    order: Order,
+    request: CancellationRequest,
+    asked: list[CancellationRequestLine],
+    reported: Sequence[CancelLine] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Apply a confirmed partial cancellation to the (locked) order's lines and totals.
+
+    Returns what was cancelled per line (for the event) and whether anything of the order is left. The
+    ERP's `reported` quantities win over the asked ones (a line it does not name: nothing cancelled);
+    no line loses more than it has left. Line totals drop by unit price x quantity; the subtotal and
+    total by the same, the tax in proportion to the subtotal; shipping stays (the ERP's next refresh
+    brings its own figures).
+    """
+    by_number = {line.line_number: line for line in OrderLine.objects.select_for_update().filter(order=order)}
+    quantities = (
+        {line.line_number: line.quantity for line in asked}
+        if reported is None
+        else {line.line_number: line.quantity for line in reported}
+    )
+    request_lines = {line.line_number: line for line in asked}
+    applied: list[dict[str, Any]] = []
+    reduction = Decimal(0)
+    for number, quantity in sorted(quantities.items()):
+        line = by_number.get(number)
+        if line is None:
+            continue
+        quantity = max(Decimal(0), min(quantity, line_quantity_remaining(line)))
+        amount = min(line.line_total, (line.unit_price * quantity).quantize(CENT, ROUND_HALF_UP))
+        line.quantity_cancelled += quantity
+        line.line_total -= amount
+        line.save(update_fields=["quantity_cancelled", "line_total"])
+        reduction += amount
+        request_line = request_lines.get(number)
+        if request_line is None:  # the ERP cancelled a line nobody asked for: recorded as such
+            request_line = CancellationRequestLine(request=request, line_number=number, quantity=Decimal(0))
+        request_line.quantity_confirmed = quantity
+        request_line.save()
+        applied.append({"lineNumber": number, "quantity": quantity_text(quantity), "amount": str(amount)})
+    for request_line in asked:
+        if request_line.line_number not in quantities:
+            request_line.quantity_confirmed = Decimal(0)
+            request_line.save(update_fields=["quantity_confirmed"])
+    if reduction:
+        subtotal = max(Decimal(0), order.subtotal - reduction)
+        tax = (
+            (order.tax_amount * subtotal / order.subtotal).quantize(CENT, ROUND_HALF_UP)
+            if order.subtotal
+            else order.tax_amount
+        )
+        order.total = max(Decimal(0), order.total - reduction - (order.tax_amount - tax))
+        order.subtotal, order.tax_amount = subtotal, tax
+        order.save(update_fields=["subtotal", "tax_amount", "total", "updated_at"])
+    left = any(line_quantity_remaining(line) > 0 for line in by_number.values())
+    return applied, left
 
 
 def cancellation_deny(
@@ -351,7 +500,8 @@ def cancellation_resend(*, request_id: int, actor: Actor) -> CancellationRequest
         try:
             with transaction.atomic():
                 request.save()
-                _enqueue_cancel_job(request, order, definition)
+                lines = [CancelLine(line.line_number, line.quantity) for line in request.lines.all()]
+                _enqueue_cancel_job(request, order, definition, lines)
                 request.save(update_fields=["job", "send_count"])
         except IntegrityError as exc:
             raise Conflict("This order already has an open cancellation.", code="ALREADY_REQUESTED") from exc
@@ -377,7 +527,11 @@ def _notify_buyer(request_id: int) -> None:
     if user is None or not user.email or user.is_staff:
         return
     order = request.order
-    if request.state == State.CONFIRMED:
+    partial = request.is_partial
+    if request.state == State.CONFIRMED and partial:
+        subject = f"Lines of order {order.web_order_number} are cancelled"
+        body = f"Your cancellation of lines of order {order.web_order_number} has been confirmed."
+    elif request.state == State.CONFIRMED:
         subject = f"Order {order.web_order_number} is cancelled"
         body = f"Your cancellation of order {order.web_order_number} has been confirmed."
     else:

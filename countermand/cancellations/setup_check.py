@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from countermand.customers.models import Customer
 from countermand.integration.models import IntegrationConnection, JobDefinition
+from countermand.integration.plugin import CANCEL_LINES_PARAMETER
 from countermand.integration.registry import NONE, job_definition_processor_problems, registry
 from countermand.integration.selectors import jobs_waiting_on_inactive_connections
 from countermand.orders.models import OrderStatusMapping
@@ -231,6 +232,30 @@ def setup_check() -> list[CheckItem]:
                 else f"{job_name}: {definition.integration_processor} on {definition.connection}.",
                 "Administration › Jobs › Job Definitions › " + job_name + ": fix the Details and Parameters tabs.",
                 _link("integration_jobdefinition_change", definition.pk),
+            )
+        )
+
+    # Partial cancellation offered on a website, but the ERP job cannot carry lines: buyers would be refused.
+    partial_sites = [w.name for w in websites if snapshot.get("AllowPartialCancellation", w.pk)]
+    takes_lines = (
+        definition is not None
+        and definition.is_active
+        and any(p.name == CANCEL_LINES_PARAMETER for p in definition.parameters.all())
+    )
+    if partial_sites and not takes_lines:
+        items.append(
+            CheckItem(
+                "partial-cancellation",
+                f"The {job_name} job definition carries the lines of partial cancellations",
+                WARNING,
+                f"AllowPartialCancellation is on for {', '.join(partial_sites)}, but {job_name} has no "
+                f"{CANCEL_LINES_PARAMETER} parameter: partial cancellations are refused "
+                "(PARTIAL_CANCELLATION_UNSUPPORTED).",
+                f"Administration › Jobs › Job Definitions › {job_name} › Parameters: add {CANCEL_LINES_PARAMETER} "
+                "(type String).",
+                _link("integration_jobdefinition_change", definition.pk)
+                if definition is not None
+                else _link("integration_jobdefinition_changelist"),
             )
         )
 

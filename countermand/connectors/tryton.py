@@ -36,6 +36,9 @@ from countermand.connectors.tryton_rpc import (
     TrytonUserError,
 )
 from countermand.integration.plugin import (
+    CANCEL_LINES_PARAMETER,
+    CANCELLED_LINES_KEY,
+    CancelLine,
     ConfigurationError,
     ConnectionInfo,
     ConnectionType,
@@ -50,6 +53,7 @@ from countermand.integration.plugin import (
     ProcessorResult,
     TransientError,
     ValidationFailed,
+    cancel_lines,
     chunks,
 )
 
@@ -231,8 +235,15 @@ class TrytonOrderCancel(Processor):
 
     name = "TrytonOrderCancel"
     connection_types = ("Tryton",)
-    parameters = (ParameterSpec("OrderNumber", description="The sale to cancel when the job concerns no order."),)
-    description = "Cancels an order's sale in Tryton (draft/quotation; confirmed when allowed)."
+    parameters = (
+        ParameterSpec("OrderNumber", description="The sale to cancel when the job concerns no order."),
+        ParameterSpec(
+            CANCEL_LINES_PARAMETER,
+            description="Partial cancellation: the lines to cancel as JSON [{lineNumber, quantity}]; empty: the "
+            "whole sale. Set by the cancellation service.",
+        ),
+    )
+    description = "Cancels an order's sale in Tryton, or reduces some of its lines (see docs/tryton.md)."
 
     def execute(self, context: ProcessorContext) -> ProcessorResult:
         connection = require_tryton(context, self.name)
@@ -254,6 +265,9 @@ class TrytonOrderCancel(Processor):
                 )
                 context.logger.error(message)
                 raise TrytonSaleNotFound(message)
+            lines = cancel_lines(context)
+            if lines:
+                return self._cancel_lines(context, client, sale, options, lines)
             return self._cancel(context, client, sale, options)
 
     @staticmethod
@@ -310,6 +324,156 @@ class TrytonOrderCancel(Processor):
             raise RuntimeError(f"Tryton failed while cancelling sale {label}: {exc.message}") from exc
         return self._confirmed(context, sale, options, f"Sale {label} cancelled in Tryton.")
 
+    def _cancel_lines(
+        self,
+        context: ProcessorContext,
+        client: TrytonClient,
+        sale: dict[str, Any],
+        options: dict[str, Any],
+        lines: tuple[CancelLine, ...],
+    ) -> ProcessorResult:
+        """Reduce the sale's lines by the asked quantities (see docs/tryton.md, "Partial cancellation").
+
+        Our line n is the sale's n-th line of type `line` (as the order history refresh numbers them). A
+        line cancelled in full is set to quantity 0, not deleted: deleting it would renumber the lines
+        after it. draft: the sale lines are written; quotation: back to draft, written, quoted again (a
+        quotation's lines are read-only). confirmed: back to draft when the
+        connection's resetConfirmedToDraft allows, the lines written, then quoted and confirmed again.
+        processing: a sale amendment (module sale_amendment) when the database has it, else refused.
+        done, cancelled: refused.
+        """
+        log = context.logger
+        label = sale_label(sale)
+        state = sale["state"]
+        asked = ", ".join(f"{line.quantity.normalize():f} of line {line.line_number}" for line in lines)
+        log.info(f"Sale {label} is {state}; cancelling {asked}.")
+        reference = str(sale.get("number") or "")
+        if state in ("done", "cancelled"):
+            message = f"Sale {label} is {state} in Tryton: its lines can no longer be cancelled."
+            log.warn(message)
+            raise ErpRejected(message, erp_reference=reference)
+        try:
+            (full,) = client.sales_read([sale["id"]], ["id", "lines"])
+            read = client.call("model.sale.line.read", list(full["lines"]), list(PARTIAL_LINE_FIELDS))
+            by_id = {line["id"]: line for line in read}
+            product_lines = [by_id[i] for i in full["lines"] if i in by_id and by_id[i].get("type", "line") == "line"]
+            changes: list[tuple[dict[str, Any], Decimal]] = []
+            for line in lines:
+                if not 1 <= line.line_number <= len(product_lines):
+                    message = f"Sale {label} has no line {line.line_number} (it has {len(product_lines)})."
+                    log.warn(message)
+                    raise ErpRejected(message, erp_reference=reference)
+                sale_line = product_lines[line.line_number - 1]
+                quantity = Decimal(str(sale_line.get("quantity") or 0))
+                shipped = quantity * Decimal(str(sale_line.get("moves_progress") or 0))
+                if line.quantity > quantity - shipped:
+                    message = (
+                        f"Line {line.line_number} of sale {label} has {quantity.normalize():f} ordered, "
+                        f"{shipped.normalize():f} shipped: {line.quantity.normalize():f} cannot be cancelled."
+                    )
+                    log.warn(message)
+                    raise ErpRejected(message, erp_reference=reference)
+                changes.append((sale_line, quantity - line.quantity))
+            nothing_left = all(quantity <= 0 for quantity in self._quantities_after(product_lines, changes).values())
+            if nothing_left and state in ("draft", "quotation", "confirmed"):
+                # Cancelling every unit is cancelling the sale: Tryton then shows it cancelled, as we will.
+                log.info(f"Nothing of sale {label} would be left: cancelling the sale.")
+                return self._cancel(context, client, sale, options)
+            if state == "draft":
+                self._write_lines(client, changes)
+            elif state == "quotation":
+                # A quotation's lines are read-only in Tryton: back to draft, change them, quote again.
+                client.sale_draft(sale["id"])
+                self._write_lines(client, changes)
+                client.call("model.sale.sale.quote", [sale["id"]])
+            elif state == "confirmed":
+                if not options.get("resetConfirmedToDraft", False):
+                    message = (
+                        f"Sale {label} is confirmed in Tryton and this connection does not put confirmed sales "
+                        "back to draft (option resetConfirmedToDraft): its lines cannot be changed."
+                    )
+                    log.warn(message)
+                    raise ErpRejected(message, erp_reference=reference)
+                log.info(f"Putting confirmed sale {label} back to draft to change its lines.")
+                client.sale_draft(sale["id"])
+                self._write_lines(client, changes)
+                client.call("model.sale.sale.quote", [sale["id"]])
+                client.call("model.sale.sale.confirm", [sale["id"]])
+                log.info(f"Sale {label} quoted and confirmed again.")
+            else:  # processing
+                if not client.call("model.ir.model.search_count", [["name", "=", "sale.amendment"]]):
+                    message = (
+                        f"Sale {label} is being processed in Tryton, and its lines can only be changed by a sale "
+                        "amendment: the Tryton module sale_amendment is not activated in this database."
+                    )
+                    log.warn(message)
+                    raise ErpRejected(message, erp_reference=reference)
+                self._amend(context, client, sale, changes)
+        except TrytonUserError as exc:
+            log.warn(f"Tryton refused to change the lines of sale {label}: {exc.message}")
+            raise ErpRejected(exc.message, erp_reference=reference) from exc
+        except (TrytonUnavailable, TrytonAuthError, ErpRejected):
+            raise
+        except TrytonError as exc:
+            raise RuntimeError(f"Tryton failed while changing the lines of sale {label}: {exc.message}") from exc
+        (now,) = client.sales_read([sale["id"]], ["id", "number", "reference", "state"])
+        message = f"Cancelled {asked} of sale {label} in Tryton; the sale is {now['state']}."
+        log.info(message)
+        return ProcessorResult(
+            erp_status=status_code(str(now["state"]), options, ""),
+            erp_reference=str(now.get("number") or now.get("reference") or ""),
+            erp_message=message,
+            data={"trytonSaleId": sale["id"], CANCELLED_LINES_KEY: [line.as_json() for line in lines]},
+        )
+
+    @staticmethod
+    def _quantities_after(
+        product_lines: list[dict[str, Any]], changes: list[tuple[dict[str, Any], Decimal]]
+    ) -> dict[int, Decimal]:
+        after = {line["id"]: Decimal(str(line.get("quantity") or 0)) for line in product_lines}
+        after.update({sale_line["id"]: quantity for sale_line, quantity in changes})
+        return after
+
+    @staticmethod
+    def _write_lines(client: TrytonClient, changes: list[tuple[dict[str, Any], Decimal]]) -> None:
+        arguments: list[Any] = []
+        for sale_line, quantity in changes:
+            arguments += [[sale_line["id"]], {"quantity": float(quantity)}]
+        client.call("model.sale.line.write", *arguments)
+
+    @staticmethod
+    def _amend(
+        context: ProcessorContext,
+        client: TrytonClient,
+        sale: dict[str, Any],
+        changes: list[tuple[dict[str, Any], Decimal]],
+    ) -> None:
+        """A validated sale amendment changing the lines' quantities (Tryton re-processes the sale)."""
+        amendment_lines = [
+            {
+                "action": "line",
+                "line": sale_line["id"],
+                "product": sale_line.get("product"),
+                "quantity": float(quantity),
+                "unit": sale_line.get("unit"),
+                "unit_price": sale_line.get("unit_price"),
+                "description": sale_line.get("description"),
+            }
+            for sale_line, quantity in changes
+        ]
+        (amendment_id,) = client.call(
+            "model.sale.amendment.create",
+            [
+                {
+                    "sale": sale["id"],
+                    "description": f"Countermand partial cancellation (job {context.job.id})",
+                    "lines": [["create", amendment_lines]],
+                }
+            ],
+        )
+        client.call("model.sale.amendment.validate_amendment", [amendment_id])
+        context.logger.info(f"Sale amendment {amendment_id} validated in Tryton.")
+
     @staticmethod
     def _confirmed(
         context: ProcessorContext, sale: dict[str, Any], options: dict[str, Any], message: str
@@ -355,6 +519,8 @@ LINE_READ_FIELDS = (
     "amount",
     "moves_progress",
 )
+# What a partial cancellation reads of the sale's lines (the amendment rewrites product, unit and price too).
+PARTIAL_LINE_FIELDS = ("id", "type", "product", "unit", "quantity", "unit_price", "description", "moves_progress")
 CUSTOMERS_PER_SEARCH = 500
 NUMBERS_PER_SEARCH = 500
 

@@ -11,6 +11,8 @@ import httpx
 from countermand.connectors.webservice_customers import webservice_customer_source
 from countermand.connectors.webservice_refresh import webservice_order_source
 from countermand.integration.plugin import (
+    CANCEL_LINES_PARAMETER,
+    CANCELLED_LINES_KEY,
     ConfigurationError,
     ConnectionType,
     ErpRejected,
@@ -20,14 +22,26 @@ from countermand.integration.plugin import (
     ProcessorResult,
     TransientError,
     ValidationFailed,
+    cancel_lines,
 )
 
 DEFAULT_CANCEL_PATH = "/orders/{OrderNumber}/cancel"
 DEFAULT_CANCEL_BODY = {"orderNumber": "{OrderNumber}", "reason": "{Reason}", "note": "{Note}"}
+# A partial cancellation's default body: the same, and the lines (`{Lines}`: the JSON list itself).
+DEFAULT_PARTIAL_CANCEL_BODY = {**DEFAULT_CANCEL_BODY, "lines": "{Lines}"}
+# Template strings that are exactly this become the list of lines, [{"lineNumber": 2, "quantity": "2"}]:
+# a JSON value, not text. `{LinesJson}` inside a longer string is the same list as JSON text.
+LINES_PLACEHOLDER = "{Lines}"
+LINE_PLACEHOLDERS = ("{Lines}", "{LinesJson}")
 WEBSERVICE_OPTIONS = {
     "cancelMethod": "HTTP method of the cancel call (default POST).",
     "cancelPath": f"Path template appended to the URL (default {DEFAULT_CANCEL_PATH}).",
-    "cancelBody": "JSON body template; {Placeholders} are job parameters, Reason, Note, IdempotencyKey.",
+    "cancelBody": "JSON body template; {Placeholders} are job parameters, Reason, Note, IdempotencyKey, "
+    "WebOrderNumber, ErpOrderNumber, and for a partial cancellation Lines (a string that is exactly "
+    '"{Lines}" becomes the list [{"lineNumber": 2, "quantity": "2"}]), LinesJson (that list as text) and '
+    "IsPartial (true/false). A partial cancellation is refused unless the body or path names Lines or LinesJson.",
+    "linesField": "Field of the ERP's JSON answer listing what it cancelled, [{lineNumber, quantity}] "
+    "(default lines; optional: without it the asked lines stand).",
     "rejectStatusCodes": "HTTP statuses meaning the ERP refused (default [409, 422]).",
     "messageField": "Field of the ERP's JSON answer holding its message (default message).",
     "statusField": "Field of the ERP's JSON answer holding the order's new ERP status (default status).",
@@ -108,15 +122,29 @@ class _Placeholders(dict):
         return ""
 
 
-def render_template(template: Any, values: dict[str, str]) -> Any:
-    """Fill {Placeholders} in every string of a JSON template; unknown placeholders become empty."""
+def render_template(template: Any, values: dict[str, str], *, lines: list[dict[str, Any]] | None = None) -> Any:
+    """Fill {Placeholders} in every string of a JSON template; unknown placeholders become empty. A string
+    that is exactly `{Lines}` becomes `lines` (the partial cancellation's lines; [] for a whole order)."""
     if isinstance(template, str):
+        if template == LINES_PLACEHOLDER:
+            return list(lines or [])
         return template.format_map(_Placeholders(values))
     if isinstance(template, dict):
-        return {k: render_template(v, values) for k, v in template.items()}
+        return {k: render_template(v, values, lines=lines) for k, v in template.items()}
     if isinstance(template, list):
-        return [render_template(v, values) for v in template]
+        return [render_template(v, values, lines=lines) for v in template]
     return template
+
+
+def _names_lines(template: Any) -> bool:
+    """Whether a body or path template renders the lines anywhere."""
+    if isinstance(template, str):
+        return any(placeholder in template for placeholder in LINE_PLACEHOLDERS)
+    if isinstance(template, dict):
+        return any(_names_lines(v) for v in template.values())
+    if isinstance(template, list):
+        return any(_names_lines(v) for v in template)
+    return False
 
 
 def template_values(context: ProcessorContext) -> dict[str, str]:
@@ -127,11 +155,15 @@ def template_values(context: ProcessorContext) -> dict[str, str]:
     if context.order is not None:
         values.setdefault("WebOrderNumber", context.order.web_order_number)
         values.setdefault("ErpOrderNumber", context.order.erp_order_number or "")
+    lines = cancel_lines(context)
+    values["LinesJson"] = json.dumps([line.as_json() for line in lines])
+    values["IsPartial"] = "true" if lines else "false"
     return values
 
 
 class WebServiceOrderCancel(Processor):
-    """Tells an HTTP JSON ERP to cancel the order named by the `OrderNumber` parameter.
+    """Tells an HTTP JSON ERP to cancel the order named by the `OrderNumber` parameter — or, with a
+    `CancelLines` parameter, those quantities of those lines (the body renders them: `{Lines}`).
 
     Sends the job's idempotency key as the `Idempotency-Key` header. 2xx: confirmed (the answer's
     status field, when present, becomes the order status); 409/422 (configurable): refused, with the
@@ -141,8 +173,15 @@ class WebServiceOrderCancel(Processor):
 
     name = "WebServiceOrderCancel"
     connection_types = ("WebService", "Sandbox")
-    parameters = (ParameterSpec("OrderNumber", description="The order number the ERP knows the order by."),)
-    description = "Cancels an order through an HTTP JSON API."
+    parameters = (
+        ParameterSpec("OrderNumber", description="The order number the ERP knows the order by."),
+        ParameterSpec(
+            CANCEL_LINES_PARAMETER,
+            description="Partial cancellation: the lines to cancel as JSON [{lineNumber, quantity}]; empty: the "
+            "whole order. Set by the cancellation service.",
+        ),
+    )
+    description = "Cancels an order (or some of its lines) through an HTTP JSON API."
 
     def execute(self, context: ProcessorContext) -> ProcessorResult:
         conn = context.connection
@@ -150,10 +189,19 @@ class WebServiceOrderCancel(Processor):
             raise ValidationFailed("WebServiceOrderCancel needs a WebService connection on its job definition.")
         opts = conn.options
         values = template_values(context)
+        lines = [line.as_json() for line in cancel_lines(context)]
+        path_template = str(opts.get("cancelPath", DEFAULT_CANCEL_PATH))
+        body_template = opts.get("cancelBody", DEFAULT_PARTIAL_CANCEL_BODY if lines else DEFAULT_CANCEL_BODY)
+        if lines and not (_names_lines(body_template) or _names_lines(path_template)):
+            # Sending it anyway would have the ERP cancel the whole order.
+            raise ValidationFailed(
+                f"This is a partial cancellation (lines {', '.join(str(line['lineNumber']) for line in lines)}) but "
+                f'the connection {conn.name}\'s cancelBody does not render the lines: add "lines": "{{Lines}}".'
+            )
         quoted = {k: quote(v, safe="") for k, v in values.items()}
-        path = str(opts.get("cancelPath", DEFAULT_CANCEL_PATH)).format_map(_Placeholders(quoted))
+        path = path_template.format_map(_Placeholders(quoted))
         url = conn.url.rstrip("/") + "/" + path.lstrip("/")
-        body = render_template(opts.get("cancelBody", DEFAULT_CANCEL_BODY), values)
+        body = render_template(body_template, values, lines=lines)
         method = str(opts.get("cancelMethod", "POST")).upper()
         headers = {"Idempotency-Key": context.idempotency_key, **opts.get("headers", {})}
         timeout = max(0.5, min(float(conn.timeout_seconds), context.seconds_left()))
@@ -169,10 +217,13 @@ class WebServiceOrderCancel(Processor):
         message = str(answer.get(opts.get("messageField", "message"), "") or "") or response.text[:500]
         context.logger.info(f"ERP answered HTTP {response.status_code}: {message[:200]}")
         if response.is_success:
+            reported = answer.get(opts.get("linesField", "lines")) if lines else None
             return ProcessorResult(
                 erp_status=str(answer.get(opts.get("statusField", "status"), "") or ""),
                 erp_reference=str(answer.get(opts.get("referenceField", "reference"), "") or ""),
                 erp_message=message if answer else "",
+                # What the ERP says it cancelled wins over what was asked (when it says it in our shape).
+                data={CANCELLED_LINES_KEY: reported} if _lines_shaped(reported) else {},
             )
         if response.status_code in opts.get("rejectStatusCodes", [409, 422]):
             raise ErpRejected(
@@ -196,3 +247,9 @@ def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _lines_shaped(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, dict) and "lineNumber" in item and "quantity" in item for item in value
+    )

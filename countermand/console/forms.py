@@ -7,6 +7,7 @@ it (setting_set, order_cancel_request, job_run…); the views put the service's 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,7 +15,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 
 from countermand.integration.models import JobDefinition, JobDefinitionParameter
 from countermand.integration.services import JobParameterError, parameter_value_parse
-from countermand.orders.models import OrderStatusMapping
+from countermand.orders.models import OrderLine, OrderStatusMapping
+from countermand.orders.policies import quantity_text
 from countermand.settings.registry import BOOL, CHOICE, INT, LIST, SettingDefinition
 from countermand.settings.selectors import settings_for
 from countermand.storefront.forms import SignInForm
@@ -157,12 +159,38 @@ class CancelOrderForm(forms.Form):
         help_text="Cancel even though the order's status is not cancellable (needs a note saying why).",
     )
 
-    def __init__(self, *args: Any, reasons: Sequence[str] = (), may_force: bool = False, **kw: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reasons: Sequence[str] = (),
+        may_force: bool = False,
+        lines: Sequence[OrderLine] = (),
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.reasons = list(reasons)
         self.fields["reason"].widget.attrs.update({"list": "cancellation-reasons", "autocomplete": "off"})
         if not may_force:
             del self.fields["force"]
+        # Partial cancellation: a quantity per line; every line left empty cancels the whole order.
+        self.line_numbers = [line.line_number for line in lines]
+        for line in lines:
+            self.fields[f"line_{line.line_number}"] = forms.DecimalField(
+                required=False,
+                min_value=Decimal("0"),
+                max_digits=14,
+                decimal_places=3,
+                label=f"Cancel of line {line.line_number}",
+                help_text=f"{line.product_number}: {quantity_text(line.quantity_ordered)} ordered, "
+                f"{quantity_text(line.quantity_shipped)} shipped, {quantity_text(line.quantity_cancelled)} "
+                f"cancelled — {quantity_text(line.quantity_cancellable)} open. Leave every line empty to "
+                "cancel the whole order.",
+            )
+
+    def cancel_lines(self) -> list[tuple[int, Decimal]]:
+        """The (line number, quantity) pairs asked for; none: the whole order."""
+        asked = [(number, self.cleaned_data.get(f"line_{number}")) for number in self.line_numbers]
+        return [(number, quantity) for number, quantity in asked if quantity]
 
 
 class JobRunForm(forms.Form):

@@ -195,6 +195,44 @@ def build_template(directory: Path, database: str = DATABASE) -> TrytonTemplate:
     )
 
 
+def template_with_modules(template: TrytonTemplate, directory: Path, modules: Sequence[str]) -> TrytonTemplate:
+    """A copy of `template` with more Tryton modules activated (e.g. ``sale_amendment``).
+
+    Activating a module on the built database (``trytond-admin -u MODULE``) costs a few seconds, not the
+    full build: a test session builds the plain template once and this variant only when a test needs it.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template.file, directory / template.file.name)
+    config = write_config(directory / "trytond-admin.conf", directory, free_port(), worker=False)
+    passfile = directory / "admin-password"
+    passfile.write_text(template.password + "\n")
+    started = time.monotonic()
+    _run_logged(
+        [
+            str(venv_bin("trytond-admin")),
+            "-c",
+            str(config),
+            "-d",
+            template.database,
+            "-u",
+            *modules,
+            "--activate-dependencies",
+        ],
+        directory / "build.log",
+        env=_clean_env(TRYTONPASSFILE=str(passfile)),
+        what="trytond-admin",
+    )
+    return TrytonTemplate(
+        directory=directory,
+        database=template.database,
+        login=template.login,
+        password=template.password,
+        data=template.data,
+        admin_seconds=time.monotonic() - started,
+        setup_seconds=0.0,
+    )
+
+
 def _run_logged(cmd: list[str], log: Path, *, env: dict[str, str], what: str) -> None:
     with log.open("a") as out:
         out.write(f"$ {' '.join(cmd)}\n")

@@ -45,7 +45,10 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "CANCELLED_LINES_KEY",
+    "CANCEL_LINES_PARAMETER",
     "ENTRY_POINT_GROUP",
+    "CancelLine",
     "ConfigurationError",
     "ConnectionInfo",
     "ConnectionType",
@@ -68,6 +71,10 @@ __all__ = [
     "Redactor",
     "TransientError",
     "ValidationFailed",
+    "cancel_lines",
+    "cancel_lines_json",
+    "cancel_lines_parse",
+    "cancelled_lines_reported",
     "chunks",
     "last_success_result",
 ]
@@ -259,6 +266,7 @@ class OrderLineView:
     unit_price: Decimal
     line_total: Decimal
     status: str
+    quantity_cancelled: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,7 @@ class OrderView:
                     unit_price=line.unit_price,
                     line_total=line.line_total,
                     status=line.status,
+                    quantity_cancelled=getattr(line, "quantity_cancelled", Decimal(0)),
                 )
                 for line in sorted(order.lines.all(), key=lambda line: line.line_number)
             ),
@@ -447,6 +456,77 @@ class ProcessorResult:
 
 
 # --------------------------------------------------------------------------
+# Partial cancellation: the lines of an order-cancel job
+# --------------------------------------------------------------------------
+
+CANCEL_LINES_PARAMETER = "CancelLines"
+"""The job parameter (type String) that carries the lines of a partial cancellation, as JSON:
+`[{"lineNumber": 2, "quantity": "2"}, …]` — the line numbers of our order and the quantity to cancel of
+each (a decimal, as text). Empty: the whole order. Read it with `cancel_lines(context)`. An OrderCancel
+job definition must declare it for partial cancellations to be offered at all."""
+
+CANCELLED_LINES_KEY = "cancelledLines"
+"""The `ProcessorResult.data` key under which an order-cancel processor may report what the ERP actually
+cancelled, in the same shape as `CancelLines` (`[{"lineNumber", "quantity"}]`); it wins over what was
+asked. Build it with `cancel_lines_json`'s list form (`[line.as_json() for line in lines]`)."""
+
+
+@dataclass(frozen=True)
+class CancelLine:
+    """One line of a partial cancellation: our line number and the quantity to cancel of it."""
+
+    line_number: int
+    quantity: Decimal
+
+    def as_json(self) -> dict[str, Any]:
+        # 4, not 4.000: the quantity as a person (or an ERP's body template) expects it.
+        return {"lineNumber": self.line_number, "quantity": f"{self.quantity.normalize():f}"}
+
+
+def cancel_lines_parse(value: Any) -> tuple[CancelLine, ...]:
+    """The lines of a `CancelLines` value (JSON text, or the list itself). Empty: the whole order.
+    Raises ValidationFailed for anything but a list of `{lineNumber, quantity}` with positive quantities."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ValueError
+        lines = tuple(CancelLine(int(item["lineNumber"]), Decimal(str(item["quantity"]))) for item in items)
+        if any(line.quantity <= 0 or not line.quantity.is_finite() for line in lines):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, ArithmeticError):
+        raise ValidationFailed(
+            f'{CANCEL_LINES_PARAMETER} must be JSON like [{{"lineNumber": 2, "quantity": "2"}}], not {value!r}.',
+            code="INVALID_CANCEL_LINES",
+        ) from None
+    return lines
+
+
+def cancel_lines(context: ProcessorContext) -> tuple[CancelLine, ...]:
+    """The lines the job cancels (empty: the whole order), from its `CancelLines` parameter."""
+    return cancel_lines_parse(context.parameters.get(CANCEL_LINES_PARAMETER))
+
+
+def cancel_lines_json(lines: Iterable[CancelLine]) -> str:
+    """The `CancelLines` parameter value of these lines ("" for none: the whole order)."""
+    items = [line.as_json() for line in lines]
+    return json.dumps(items) if items else ""
+
+
+def cancelled_lines_reported(data: dict[str, Any] | None) -> tuple[CancelLine, ...] | None:
+    """What a processor reported the ERP cancelled (`CANCELLED_LINES_KEY` of its result's data), or None
+    when it reported nothing (then what was asked stands)."""
+    if not data or CANCELLED_LINES_KEY not in data:
+        return None
+    items = data[CANCELLED_LINES_KEY] or []
+    try:
+        return tuple(CancelLine(int(item["lineNumber"]), Decimal(str(item["quantity"]))) for item in items)
+    except (ValueError, TypeError, KeyError, ArithmeticError):
+        return None
+
+
+# --------------------------------------------------------------------------
 # Processors
 # --------------------------------------------------------------------------
 
@@ -505,6 +585,10 @@ class ErpOrderLine:
     unit_price: Decimal | None = None
     line_total: Decimal | None = None
     status: str | None = None
+    # What of the line is cancelled, for an ERP that says so. An ERP that only keeps the net quantity
+    # (Tryton: a sale line's quantity once reduced) leaves it None; the refresh then reads its
+    # quantity_ordered as what is left of a line we cancelled part of.
+    quantity_cancelled: Decimal | None = None
 
     def values(self) -> dict[str, Any]:
         """The fields the ERP reported, by name."""

@@ -19,8 +19,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from countermand.cancellations.admin import cancellation_lines_text
 from countermand.cancellations.models import CancellationRequest
-from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
+from countermand.cancellations.services import LinesNotCancellable, OrderNotCancellable, order_cancel_request
 from countermand.console.badges import NOT_SENT_TEXT, cancellation_state_badge
 from countermand.console.formatting import money_text, quantity_text
 from countermand.console.forms import CancelOrderForm
@@ -64,6 +65,7 @@ class OrderLineInline(ReadOnlyTabularInline):
         "description",
         "ordered",
         "shipped",
+        "cancelled",
         "price",
         "line_total_column",
         "status",
@@ -79,6 +81,10 @@ class OrderLineInline(ReadOnlyTabularInline):
     @admin.display(description="Shipped")
     def shipped(self, obj: OrderLine) -> str:
         return quantity_text(obj.quantity_shipped)
+
+    @admin.display(description="Cancelled")
+    def cancelled(self, obj: OrderLine) -> str:
+        return quantity_text(obj.quantity_cancelled)
 
     @admin.display(description="Unit price")
     def price(self, obj: OrderLine) -> str:
@@ -100,6 +106,7 @@ class CancellationRequestInline(ReadOnlyTabularInline):
         "reason_text",
         "requested_by",
         "created_at",
+        "lines_asked",
         "erp_message",
     )
     readonly_fields = fields
@@ -107,7 +114,12 @@ class CancellationRequestInline(ReadOnlyTabularInline):
     verbose_name_plural = "Cancellation Requests"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CancellationRequest]:
-        return super().get_queryset(request).select_related("requested_by")
+        return super().get_queryset(request).select_related("requested_by").prefetch_related("lines")
+
+    @admin.display(description="Lines")
+    def lines_asked(self, obj: CancellationRequest) -> str:
+        """The request's lines ("line 2: 40 (confirmed 40)"); the whole order when it has none."""
+        return cancellation_lines_text(obj)
 
     @admin.display(description="Request")
     def link(self, obj: CancellationRequest) -> SafeString:
@@ -320,7 +332,9 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
             raise PermissionDenied
         actor = _admin_actor(request)
         reasons = settings_for(website_id=order.website_id).cancellation_reasons
-        form = CancelOrderForm(request.POST or None, reasons=reasons, may_force=actor.may_force)
+        form = CancelOrderForm(
+            request.POST or None, reasons=reasons, may_force=actor.may_force, lines=list(order.lines.all())
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 cancellation = order_cancel_request(
@@ -330,8 +344,9 @@ class OrderAdmin(ReadOnlyConsoleModelAdmin):
                     reason_code=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
                     force=bool(form.cleaned_data.get("force")),
+                    lines=form.cancel_lines(),
                 )
-            except OrderNotCancellable as exc:
+            except (OrderNotCancellable, LinesNotCancellable) as exc:
                 form.add_error(None, exc.message)
             except DomainError as exc:
                 form.add_error(

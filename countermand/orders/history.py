@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
-from countermand.orders.models import Order, OrderStatusMapping
-from countermand.orders.policies import Actor, Blocker, cancellation_blockers
+from countermand.orders.models import Order, OrderLine, OrderStatusMapping
+from countermand.orders.policies import Actor, Blocker, cancellation_blockers, cancellation_eligibility
 from countermand.orders.selectors import cancellation_rules, status_display, status_mappings
 from countermand.settings.selectors import settings_snapshot
 
@@ -144,12 +144,25 @@ class OrdersShown:
     show_status: dict[int, bool] = field(default_factory=dict)
     show_erp_number: dict[int, bool] = field(default_factory=dict)
     reasons: dict[int, list[str]] = field(default_factory=dict)
+    # Order id → line number → the line's blockers (partial cancellation); filled by `with_lines=True`.
+    line_blockers: dict[int, dict[int, list[Blocker]]] = field(default_factory=dict)
 
     def status_display(self, order: Order) -> str:
         return status_display(order.status, self.mappings)
 
     def can_cancel(self, order: Order) -> bool:
         return not self.blockers.get(order.id)
+
+    def blockers_of_line(self, line: OrderLine) -> list[Blocker]:
+        """Why (part of) this line cannot be cancelled: its order's blockers first, then its own."""
+        return [
+            *self.blockers.get(line.order_id, []),
+            *self.line_blockers.get(line.order_id, {}).get(line.line_number, []),
+        ]
+
+    def can_cancel_lines(self, order: Order) -> bool:
+        """Whether some line of the order may be cancelled alone (partial cancellation is offered)."""
+        return self.can_cancel(order) and any(not found for found in self.line_blockers.get(order.id, {}).values())
 
 
 def orders_shown(
@@ -158,10 +171,19 @@ def orders_shown(
     actor: Actor,
     website_ids: Sequence[int] = (),
     mappings: list[OrderStatusMapping] | None = None,
+    with_lines: bool = False,
 ) -> OrdersShown:
     """Display facts for a page of orders in a constant number of queries (rules, mappings, settings).
-    Pass `mappings` when the caller has loaded them already."""
+    Pass `mappings` when the caller has loaded them already; `with_lines` adds each line's blockers (one
+    query more for the lines, unless prefetched)."""
     rules = cancellation_rules(orders)
+    line_blockers: dict[int, dict[int, list[Blocker]]] = {}
+    if with_lines:
+        prefetch_related_objects(list(orders), "lines")
+        line_blockers = {
+            o.id: cancellation_eligibility(o, list(o.lines.all()), rules=rules, actor=actor).line_blockers
+            for o in orders
+        }
     websites = {o.website_id for o in orders} | set(website_ids)
     snapshot = settings_snapshot(names=DISPLAY_SETTINGS, website_ids=websites)
     return OrdersShown(
@@ -170,9 +192,14 @@ def orders_shown(
         show_status={w: bool(snapshot.get("ShowOrderStatus", w)) for w in websites},
         show_erp_number={w: bool(snapshot.get("ShowErpOrderNumber", w)) for w in websites},
         reasons={w: list(snapshot.get("CancellationReasons", w)) for w in websites},
+        line_blockers=line_blockers,
     )
 
 
 def order_cancellations(order: Order) -> list[CancellationRequest]:
-    """The order's cancellation requests, newest first (one query)."""
-    return list(order.cancellation_requests.select_related("requested_by").order_by("-created_at", "-id"))
+    """The order's cancellation requests, newest first, with their lines (two queries)."""
+    return list(
+        order.cancellation_requests.select_related("requested_by")
+        .prefetch_related("lines")
+        .order_by("-created_at", "-id")
+    )

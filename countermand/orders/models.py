@@ -1,8 +1,11 @@
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from countermand.orders.policies import line_quantity_cancellable
 
 
 class Order(models.Model):
@@ -49,12 +52,17 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
+    """A line of an order. `quantity_ordered` is what the buyer ordered; `quantity_cancelled` the part of it
+    cancelled since (a confirmed partial cancellation, or the ERP's word); what may still be cancelled is
+    `quantity_cancellable` (ordered - shipped - cancelled)."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveIntegerField()
     product_number = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True)
     quantity_ordered = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     quantity_shipped = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    quantity_cancelled = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     unit_price = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     line_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     status = models.CharField(max_length=50, blank=True)
@@ -65,6 +73,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_number} {self.product_number}"
+
+    @property
+    def quantity_cancellable(self) -> Decimal:
+        """What may still be cancelled: ordered - shipped - already cancelled (never below zero)."""
+        return line_quantity_cancellable(self)
 
 
 class OrderStatusMapping(models.Model):

@@ -3,13 +3,19 @@
 `cancellation_blockers` touches no database. `countermand.orders.selectors.cancellation_rules` loads the
 facts it needs (settings, mappings, job definition, open requests) in a constant number of queries,
 for one order or a page of them.
+
+Partial cancellation (some lines, or part of a line's quantity): `cancellation_eligibility` returns the
+order's blockers and, per line, the line's blockers (`LineBlockerCode`); with `requested` (line number →
+quantity) it checks a request's lines. A line's cancellable quantity is ordered - shipped - already
+cancelled (`line_quantity_cancellable`).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
@@ -25,6 +31,20 @@ class BlockerCode(StrEnum):
     NOT_PERMITTED = "NOT_PERMITTED"
     NO_ERP_JOB = "NO_ERP_JOB"
     CANCELLATION_WINDOW_PASSED = "CANCELLATION_WINDOW_PASSED"
+
+
+class LineBlockerCode(StrEnum):
+    """Why a line (or the asked quantity of it) cannot be cancelled: the API's `lineBlockers[].code`."""
+
+    PARTIAL_CANCELLATION_DISABLED = "PARTIAL_CANCELLATION_DISABLED"
+    PARTIAL_CANCELLATION_UNSUPPORTED = "PARTIAL_CANCELLATION_UNSUPPORTED"
+    LINE_NOT_FOUND = "LINE_NOT_FOUND"
+    LINE_REPEATED = "LINE_REPEATED"
+    LINE_ALREADY_CANCELLED = "LINE_ALREADY_CANCELLED"
+    LINE_FULLY_SHIPPED = "LINE_FULLY_SHIPPED"
+    LINE_STATUS_NOT_CANCELLABLE = "LINE_STATUS_NOT_CANCELLABLE"
+    LINE_QUANTITY_INVALID = "LINE_QUANTITY_INVALID"
+    LINE_QUANTITY_ABOVE_OPEN = "LINE_QUANTITY_ABOVE_OPEN"
 
 
 class ActorKind(StrEnum):
@@ -90,6 +110,10 @@ class CancellationRules:
     website_cancellable_statuses: Mapping[int, frozenset[str]] = field(default_factory=dict)
     website_window_days: Mapping[int, int] = field(default_factory=dict)
     orders_with_open_request: frozenset[int] = frozenset()
+    website_allows_partial: Mapping[int, bool] = field(default_factory=dict)
+    # Whether the active OrderCancel job definition declares the CancelLines parameter: without it the
+    # processors would not know the lines, and would cancel the whole order.
+    cancel_job_takes_lines: bool = False
     today: datetime.date = field(default_factory=datetime.date.today)
 
     def display(self, status: str) -> str:
@@ -102,6 +126,52 @@ class OrderFacts(Protocol):
     website_id: int
     customer_id: int
     order_date: datetime.date
+
+
+class LineFacts(Protocol):
+    line_number: int
+    quantity_ordered: Decimal
+    quantity_shipped: Decimal
+    quantity_cancelled: Decimal
+    status: str
+
+
+def line_quantity_cancellable(line: LineFacts) -> Decimal:
+    """What may still be cancelled of a line: ordered - shipped - already cancelled, never below zero."""
+    return max(Decimal(0), line.quantity_ordered - line.quantity_shipped - line.quantity_cancelled)
+
+
+def line_quantity_remaining(line: LineFacts) -> Decimal:
+    """What is left of a line once its cancellations are taken off: ordered - cancelled (shipped or not)."""
+    return max(Decimal(0), line.quantity_ordered - line.quantity_cancelled)
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """A quantity as a buyer reads it: 2, 2.5 — not 2.000."""
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """What the rules say of an order and its lines: the order's blockers (any of them blocks every
+    cancellation) and each line's (line number → blockers; a line without any may be cancelled, in part
+    or in full). With asked lines, `line_blockers` covers the asked lines only, unknown numbers included."""
+
+    blockers: list[Blocker]
+    line_blockers: dict[int, list[Blocker]]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blockers and not any(self.line_blockers.values())
+
+    def line_blockers_list(self) -> list[dict[str, object]]:
+        """The line blockers as the API shows them: `{lineNumber, code, message}`, by line number."""
+        return [
+            {"lineNumber": number, **blocker.as_dict()}
+            for number, blockers in sorted(self.line_blockers.items())
+            for blocker in blockers
+        ]
 
 
 def cancellation_blockers(
@@ -158,3 +228,96 @@ def cancellation_blockers(
             )
         )
     return blockers
+
+
+def _line_rule_blockers(
+    order: OrderFacts, line: LineFacts, *, rules: CancellationRules, actor: Actor, forcing: bool
+) -> list[Blocker]:
+    """The blockers of cancelling (part of) `line` whatever the quantity."""
+    blockers: list[Blocker] = []
+    L = LineBlockerCode
+    if actor.kind == BUYER and not rules.website_allows_partial.get(order.website_id, False):
+        blockers.append(
+            Blocker(
+                L.PARTIAL_CANCELLATION_DISABLED,
+                "Single lines cannot be cancelled on this website; cancel the whole order instead.",
+            )
+        )
+    # Without an active OrderCancel job declaring CancelLines the ERP would never hear which lines; a
+    # local-only partial cancellation would drift from the ERP with nothing to send later.
+    elif not rules.cancel_job_takes_lines:  # said once: both tell a buyer "cancel the whole order"
+        blockers.append(
+            Blocker(
+                L.PARTIAL_CANCELLATION_UNSUPPORTED,
+                "Single lines cannot be passed on to our order system; cancel the whole order instead.",
+            )
+        )
+    if line_quantity_remaining(line) <= 0:
+        blockers.append(Blocker(L.LINE_ALREADY_CANCELLED, "This line is already cancelled."))
+    elif line_quantity_cancellable(line) <= 0:
+        blockers.append(Blocker(L.LINE_FULLY_SHIPPED, "This line has already shipped in full."))
+    # A line status only blocks when a mapping names it and disallows cancellation: many ERPs keep
+    # statuses on the order alone, and an unmapped line status says nothing about cancelling.
+    if not forcing and line.status and line.status in rules.status_display and line.status not in rules.mapping_allows:
+        blockers.append(
+            Blocker(
+                L.LINE_STATUS_NOT_CANCELLABLE,
+                f"Lines with the status “{rules.display(line.status)}” cannot be cancelled.",
+            )
+        )
+    return blockers
+
+
+def cancellation_eligibility(
+    order: OrderFacts,
+    lines: Sequence[LineFacts],
+    *,
+    rules: CancellationRules,
+    actor: Actor,
+    requested: Mapping[int, Decimal] | Sequence[tuple[int, Decimal]] | None = None,
+    force: bool = False,
+) -> Eligibility:
+    """The order's blockers (`cancellation_blockers`) and its lines' (DESIGN §4, partial cancellation).
+
+    Without `requested`: every line's blockers for cancelling any part of it (what the order page shows).
+    With `requested` (line number → quantity, or pairs, so that a repeated number is seen): the blockers of
+    exactly that request — unknown or repeated lines, a quantity that is not positive or is above what is
+    still open, besides each asked line's own rules. Touches no database.
+    """
+    is_admin = actor.kind in (ADMIN, SYSTEM)
+    forcing = is_admin and force and (actor.may_force or actor.kind == SYSTEM)
+    blockers = cancellation_blockers(order, rules=rules, actor=actor, force=force)
+    by_number = {line.line_number: line for line in lines}
+    L = LineBlockerCode
+    if requested is None:
+        return Eligibility(
+            blockers,
+            {
+                line.line_number: _line_rule_blockers(order, line, rules=rules, actor=actor, forcing=forcing)
+                for line in lines
+            },
+        )
+    pairs = list(requested.items()) if isinstance(requested, Mapping) else list(requested)
+    line_blockers: dict[int, list[Blocker]] = {}
+    for number, quantity in pairs:
+        if number in line_blockers:
+            line_blockers[number].append(Blocker(L.LINE_REPEATED, "This line is asked for more than once."))
+            continue
+        line = by_number.get(number)
+        if line is None:
+            line_blockers[number] = [Blocker(L.LINE_NOT_FOUND, f"This order has no line {number}.")]
+            continue
+        found = _line_rule_blockers(order, line, rules=rules, actor=actor, forcing=forcing)
+        open_quantity = line_quantity_cancellable(line)
+        if quantity <= 0:
+            found.append(Blocker(L.LINE_QUANTITY_INVALID, "Choose a quantity above zero to cancel."))
+        elif open_quantity > 0 and quantity > open_quantity:
+            found.append(
+                Blocker(
+                    L.LINE_QUANTITY_ABOVE_OPEN,
+                    f"Only {quantity_text(open_quantity)} of this line can still be cancelled, "
+                    f"not {quantity_text(quantity)}.",
+                )
+            )
+        line_blockers[number] = found
+    return Eligibility(blockers, line_blockers)

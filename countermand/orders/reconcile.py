@@ -97,6 +97,36 @@ def lines_differ(order: Order, lines: Sequence[Mapping[str, Any]]) -> bool:
     return ours != sorted(_line_key(line) for line in lines)
 
 
+def lines_with_cancellations(order: Order, erp_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ERP's lines, keeping what we know was cancelled of them (the order's lines are prefetched).
+
+    An ERP that reports `quantity_cancelled` is taken at its word. One that does not (Tryton keeps a
+    sale line's reduced quantity only) reports, for a line we cancelled part of, what is left of it: our
+    ordered quantity stays and the cancelled quantity is the difference — so a further reduction made in
+    the ERP shows as cancelled too, and the ERP's quantities win. Lines without cancellations are as the
+    ERP says.
+    """
+    ours = {line.line_number: line for line in order.lines.all()}
+    result = []
+    for values in erp_lines:
+        line = ours.get(int(values.get("line_number") or 0))
+        if "quantity_cancelled" in values or line is None or not line.quantity_cancelled:
+            result.append(values)
+            continue
+        values = dict(values)
+        if "quantity_ordered" not in values:
+            values["quantity_cancelled"] = line.quantity_cancelled
+        else:
+            left = Decimal(str(values["quantity_ordered"]))
+            if left <= line.quantity_ordered:
+                values["quantity_ordered"] = line.quantity_ordered
+                values["quantity_cancelled"] = line.quantity_ordered - left
+            else:  # the ERP has more than was ever ordered here: its quantity is the order, nothing cancelled
+                values["quantity_cancelled"] = Decimal(0)
+        result.append(values)
+    return result
+
+
 class OrderHistoryReconciler:
     """Applies batches of ERP orders to our order history for one refresh run."""
 
@@ -204,7 +234,9 @@ class OrderHistoryReconciler:
         changes = {k: v for k, v in erp.values().items() if getattr(order, k) != v}
         if erp.erp_order_number and order.erp_order_number != erp.erp_order_number:
             changes["erp_order_number"] = erp.erp_order_number
-        erp_lines = None if erp.lines is None else [line.values() for line in erp.lines]
+        erp_lines = (
+            None if erp.lines is None else lines_with_cancellations(order, [line.values() for line in erp.lines])
+        )
         lines = erp_lines if erp_lines is not None and lines_differ(order, erp_lines) else None
 
         status = None

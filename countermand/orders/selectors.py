@@ -6,13 +6,21 @@ import datetime
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from countermand.core.errors import NotFound
 from countermand.integration.models import JobDefinition
+from countermand.integration.plugin import CANCEL_LINES_PARAMETER
 from countermand.orders.models import Order, OrderStatusMapping
-from countermand.orders.policies import Actor, Blocker, CancellationRules, cancellation_blockers
+from countermand.orders.policies import (
+    Actor,
+    Blocker,
+    CancellationRules,
+    Eligibility,
+    cancellation_blockers,
+    cancellation_eligibility,
+)
 from countermand.settings.selectors import settings_snapshot
 
 if TYPE_CHECKING:
@@ -67,7 +75,13 @@ def cancellation_rules(orders: Iterable[Order], *, today: datetime.date | None =
     application = snapshot.for_website(None)
     per_website = {w: snapshot.for_website(w) for w in website_ids}
     mappings = status_mappings()
-    cancel_job_active = JobDefinition.objects.filter(name=application.order_cancel_job_name, is_active=True).exists()
+    # One query for both facts: whether the job is active, and whether it declares the lines parameter.
+    job_parameters = list(
+        JobDefinition.objects.filter(name=application.order_cancel_job_name, is_active=True).values_list(
+            "parameters__name", flat=True
+        )
+    )
+    cancel_job_active = bool(job_parameters)
     open_ids = orders_held([o.id for o in orders]) if orders else set()
     return CancellationRules(
         order_cancel_statuses=frozenset(application.order_cancel_statuses),
@@ -81,6 +95,8 @@ def cancellation_rules(orders: Iterable[Order], *, today: datetime.date | None =
         website_cancellable_statuses={w: frozenset(s.cancellable_order_statuses) for w, s in per_website.items()},
         website_window_days={w: s.cancellation_window_days for w, s in per_website.items()},
         orders_with_open_request=frozenset(open_ids),
+        website_allows_partial={w: s.allow_partial_cancellation for w, s in per_website.items()},
+        cancel_job_takes_lines=CANCEL_LINES_PARAMETER in job_parameters,
         today=today or timezone.localdate(),
     )
 
@@ -89,6 +105,14 @@ def orders_blockers(orders: Sequence[Order], *, actor: Actor) -> dict[int, list[
     """The blockers of each order of a page, keyed by order id, in a constant number of queries."""
     rules = cancellation_rules(orders)
     return {o.id: cancellation_blockers(o, rules=rules, actor=actor) for o in orders}
+
+
+def orders_eligibility(orders: Sequence[Order], *, actor: Actor) -> dict[int, Eligibility]:
+    """The order and line blockers of each order of a page, keyed by order id: the rules' queries and one
+    for the lines (unless prefetched), however many orders."""
+    prefetch_related_objects(list(orders), "lines")
+    rules = cancellation_rules(orders)
+    return {o.id: cancellation_eligibility(o, list(o.lines.all()), rules=rules, actor=actor) for o in orders}
 
 
 def order_get(number: str) -> Order:
@@ -124,4 +148,4 @@ def buyer_order_get(actor: Actor, number: str) -> Order:
 
 
 def order_latest_cancellation(order: Order) -> CancellationRequest | None:
-    return order.cancellation_requests.order_by("-created_at", "-id").first()
+    return order.cancellation_requests.prefetch_related("lines").order_by("-created_at", "-id").first()

@@ -62,6 +62,7 @@ LINE_FIELDS = {
     "description",
     "quantity_ordered",
     "quantity_shipped",
+    "quantity_cancelled",
     "unit_price",
     "line_total",
     "status",
@@ -73,6 +74,7 @@ DECIMAL_FIELDS = {
     "total",
     "quantity_ordered",
     "quantity_shipped",
+    "quantity_cancelled",
     "unit_price",
     "line_total",
 }

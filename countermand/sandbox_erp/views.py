@@ -4,8 +4,11 @@ The Sandbox ERP simulates an external ERP for the demo and for trying Counterman
 `POST /sandbox-erp/orders/<number>/cancel` with an `Idempotency-Key` header. It confirms the
 cancellation, or refuses it (HTTP 409) when the order is shipped — its Countermand status (or the
 status it had before the cancellation was requested) is `Shipped` or `Invoiced`, or the number is
-listed in the connection option `sandboxShippedOrders`. A repeated key gets the stored answer and has no
-second effect. The active Sandbox connection's options make it misbehave: `sandboxFailStatus` (e.g.
+listed in the connection option `sandboxShippedOrders`. A body with `lines` ([{lineNumber, quantity}]) is a
+partial cancellation: confirmed with those lines (and status Cancelled when nothing of the order is left),
+or refused (409) when a line asks for more than is still open — shipped quantities cannot be cancelled.
+A repeated key gets the stored answer and has no second effect. The active Sandbox connection's options
+make it misbehave: `sandboxFailStatus` (e.g.
 503: answer every call with that status) and `sandboxDelaySeconds` (answer that much later). It is
 CSRF-exempt and needs no login, like an external system; without an active Sandbox connection it
 answers 404 and does nothing.
@@ -16,7 +19,9 @@ customers, with addresses) as `webservice_customers` describes, for the demo's C
 
 from __future__ import annotations
 
+import json
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -29,6 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 from countermand.cancellations.models import CancellationRequest
 from countermand.integration.models import IntegrationConnection
 from countermand.orders.models import Order
+from countermand.orders.policies import quantity_text
 from countermand.sandbox_erp.models import SandboxErpCancellation
 
 SHIPPED_STATUSES = ("Shipped", "Invoiced")
@@ -61,6 +67,63 @@ def sandbox_behaviour() -> dict[str, Any] | None:
         "delay": max(float(o.get("sandboxDelaySeconds") or 0) for o in options),
         "shipped": {str(n) for o in options for n in (o.get("sandboxShippedOrders") or [])},
     }
+
+
+def _lines_asked(request: HttpRequest) -> list[dict[str, Any]] | None:
+    """The body's `lines` ([{lineNumber, quantity}]: a partial cancellation), [] for none, None if malformed."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    lines = body.get("lines") if isinstance(body, dict) else None
+    if not lines:
+        return []
+    try:
+        return [{"lineNumber": int(i["lineNumber"]), "quantity": Decimal(str(i["quantity"]))} for i in lines]
+    except (TypeError, KeyError, ValueError, ArithmeticError):
+        return None
+
+
+def _partial_answer(order_number: str, lines: list[dict[str, Any]], shipped: set[str]) -> tuple[int, dict[str, Any]]:
+    """Cancel those quantities of those lines, as a real ERP would: never what has shipped."""
+    refusal = _refusal(order_number, shipped)
+    if refusal:
+        return 409, {"message": refusal}
+    order = (
+        Order.objects.filter(erp_order_number=order_number).first()
+        or Order.objects.filter(web_order_number=order_number).first()
+    )
+    assert order is not None  # _refusal said it is known
+    ours = {line.line_number: line for line in order.lines.all()}
+    problems = []
+    for asked in lines:
+        line = ours.get(asked["lineNumber"])
+        if line is None:
+            problems.append(f"line {asked['lineNumber']} does not exist")
+        elif asked["quantity"] > line.quantity_cancellable:
+            problems.append(
+                f"line {line.line_number} has {quantity_text(line.quantity_shipped)} of "
+                f"{quantity_text(line.quantity_ordered)} shipped: only {quantity_text(line.quantity_cancellable)} "
+                "can be cancelled"
+            )
+    if problems:
+        return 409, {"message": f"Order {order_number}: " + "; ".join(problems) + "."}
+    left = any(
+        line.quantity_ordered
+        - line.quantity_cancelled
+        - sum((a["quantity"] for a in lines if a["lineNumber"] == number), Decimal(0))
+        > 0
+        for number, line in ours.items()
+    )
+    answer: dict[str, Any] = {
+        "reference": "",
+        "message": f"Lines {', '.join(str(a['lineNumber']) for a in lines)} of order {order_number} cancelled "
+        "in the Sandbox ERP.",
+        "lines": [{"lineNumber": a["lineNumber"], "quantity": quantity_text(a["quantity"])} for a in lines],
+    }
+    if not left:  # nothing of the order is left: it is cancelled
+        answer["status"] = "Cancelled"
+    return 200, answer
 
 
 def _refusal(order_number: str, shipped: set[str]) -> str:
@@ -106,11 +169,21 @@ def sandbox_order_cancel(request: HttpRequest, order_number: str) -> HttpRespons
     existing = SandboxErpCancellation.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return replay(existing)
+    lines = _lines_asked(request)
+    if lines is None:
+        return JsonResponse({"message": 'lines must be a list of {"lineNumber", "quantity"}.'}, status=400)
     refusal = _refusal(order_number, behaviour["shipped"])
-    if refusal:
+    if lines:
+        status, answer = _partial_answer(order_number, lines, behaviour["shipped"])
+    elif refusal:
         status, answer = 409, {"message": refusal}
     else:
-        earlier = SandboxErpCancellation.objects.filter(order_number=order_number, http_status=200).first()
+        # An earlier whole-order cancellation (not a partial one) makes this one "already cancelled".
+        earlier = (
+            SandboxErpCancellation.objects.filter(order_number=order_number, http_status=200)
+            .exclude(answer__has_key="lines")
+            .first()
+        )
         reference = earlier.answer.get("reference") if earlier else ""
         status = 200
         answer = {
@@ -124,7 +197,7 @@ def sandbox_order_cancel(request: HttpRequest, order_number: str) -> HttpRespons
             row = SandboxErpCancellation.objects.create(
                 idempotency_key=key[:100], order_number=order_number[:50], http_status=status, answer=answer
             )
-            if status == 200 and not answer["reference"]:
+            if status == 200 and not answer.get("reference"):
                 answer["reference"] = f"SBX-{row.pk:06d}"
                 row.answer = answer
                 row.save(update_fields=["answer"])

@@ -256,6 +256,15 @@ SETTINGS: dict[str, SettingDefinition] = {
             max_length=254,
             max_items=20,
         ),
+        SettingDefinition(
+            "AllowPartialCancellation",
+            "Order Cancellation",
+            BOOL,
+            False,
+            "Lets buyers cancel some lines of an order, or part of a line's quantity (administrators may "
+            "always); the OrderCancel job definition must declare the CancelLines parameter.",
+            scope=WEBSITE,
+        ),
     ]
 }
 

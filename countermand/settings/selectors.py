@@ -93,6 +93,7 @@ class Settings:
     webhook_failure_streak_limit: int
     webhook_secret_overlap_hours: int
     webhook_notify_email: list[str]
+    allow_partial_cancellation: bool
 
 
 _ANNOTATIONS = {BOOL: "bool", INT: "int", STRING: "str", CHOICE: "str", LIST: "list[str]"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from django import forms
@@ -11,7 +13,8 @@ from django.core.exceptions import ValidationError
 
 from countermand.accounts.services import InvalidCredentials, LoginThrottled, credentials_check
 from countermand.orders.history import OrderFilters
-from countermand.orders.models import OrderStatusMapping
+from countermand.orders.models import OrderLine, OrderStatusMapping
+from countermand.orders.policies import quantity_text
 
 
 class SignInForm(AuthenticationForm):
@@ -78,9 +81,27 @@ class OrderFilterForm(forms.Form):
         )
 
 
-class CancelOrderForm(forms.Form):
-    """The confirmation dialog: a reason from the website's list, and an optional note."""
+class CancelScope(StrEnum):
+    WHOLE_ORDER = "order"
+    LINES = "lines"
 
+
+def line_quantity_field_name(line_number: int) -> str:
+    return f"cancel_line_{line_number}"
+
+
+class CancelOrderForm(forms.Form):
+    """The confirmation dialog: a reason from the website's list, and an optional note. With partial
+    cancellation offered (`lines`: the order's lines that may be cancelled), also what to cancel — the
+    whole order (the default) or some quantity of some lines."""
+
+    scope = forms.ChoiceField(
+        label="What do you want to cancel?",
+        choices=[(CancelScope.WHOLE_ORDER, "The whole order"), (CancelScope.LINES, "Some lines only")],
+        initial=CancelScope.WHOLE_ORDER,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     reason = forms.ChoiceField(label="Why do you want to cancel this order?")
     note = forms.CharField(
         required=False,
@@ -89,8 +110,51 @@ class CancelOrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, reasons: Sequence[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reasons: Sequence[str], lines: Sequence[OrderLine] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         reason = self.fields["reason"]
         assert isinstance(reason, forms.ChoiceField)
         reason.choices = [("", "Choose a reason"), *((r, r) for r in reasons)]
+        self.lines = list(lines)
+        if not self.lines:
+            del self.fields["scope"]
+        for line in self.lines:
+            most = line.quantity_cancellable
+            self.fields[line_quantity_field_name(line.line_number)] = forms.DecimalField(
+                required=False,
+                min_value=Decimal(0),
+                max_value=most,
+                max_digits=14,
+                decimal_places=3,
+                initial=0,
+                label=f"Line {line.line_number}, {line.product_number}: how many to cancel?",
+                help_text=f"Up to {quantity_text(most)}.",
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": "0",
+                        "max": quantity_text(most),
+                        "step": "any",
+                        "inputmode": "decimal",
+                        "data-line-number": line.line_number,
+                        "data-unit-price": f"{line.unit_price:f}",
+                        "data-ordered": quantity_text(line.quantity_ordered - line.quantity_cancelled),
+                    }
+                ),
+            )
+
+    def line_fields(self) -> list[forms.BoundField]:
+        return [self[line_quantity_field_name(line.line_number)] for line in self.lines]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.lines and data.get("scope") == CancelScope.LINES and not self.cancel_lines(data):
+            raise ValidationError("Choose how many to cancel of at least one line.", code="no_lines")
+        return data
+
+    def cancel_lines(self, data: dict[str, Any] | None = None) -> list[tuple[int, Decimal]]:
+        """The asked (line number, quantity) pairs; none for the whole order."""
+        data = self.cleaned_data if data is None else data
+        if not self.lines or data.get("scope") != CancelScope.LINES:
+            return []
+        asked = [(line.line_number, data.get(line_quantity_field_name(line.line_number))) for line in self.lines]
+        return [(number, quantity) for number, quantity in asked if quantity]

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from countermand.cancellations.models import CancellationRequest
-from countermand.cancellations.services import OrderNotCancellable, order_cancel_request
+from countermand.cancellations.services import LinesNotCancellable, OrderNotCancellable, order_cancel_request
 from countermand.core.errors import NotFound, ValidationFailed
 from countermand.orders.history import DEFAULT_PAGE_SIZE, order_history_page, orders_shown
 from countermand.orders.models import Order
@@ -152,7 +152,7 @@ def page_links(current: int, last: int, around: int = 2) -> list[int | None]:
 
 def cancellation_context(order: Order, shop: Shop) -> dict[str, Any]:
     """What the cancellation panel shows: the latest request's progress, the button, or why not."""
-    shown = orders_shown([order], actor=shop.actor)
+    shown = orders_shown([order], actor=shop.actor, with_lines=True)
     latest = order_latest_cancellation(order)
     blockers = shown.blockers[order.id]
     codes = {b.code for b in blockers}
@@ -174,6 +174,10 @@ def cancellation_context(order: Order, shop: Shop) -> dict[str, Any]:
         # Blocked by its status (shipped…): the panel offers the next step instead of a dead end.
         "status_blocked": bool({STATUS_NOT_CANCELLABLE, MAPPING_DISALLOWS} & codes),
         "reasons": shown.reasons[order.website_id],
+        # The lines a buyer may cancel alone (partial cancellation offered on this website), else none.
+        "cancellable_lines": [line for line in order.lines.all() if not shown.blockers_of_line(line)]
+        if shown.can_cancel_lines(order)
+        else [],
     }
 
 
@@ -190,7 +194,7 @@ def order_detail(request: HttpRequest, shop: Shop, number: str) -> HttpResponse:
         {
             "shop": shop,
             "lines": list(order.lines.all()),
-            "cancel_form": CancelOrderForm(reasons=panel["reasons"]),
+            "cancel_form": CancelOrderForm(reasons=panel["reasons"], lines=panel["cancellable_lines"]),
             "progress_url": reverse("storefront:order-progress", args=[order.web_order_number]),
             "poll_seconds": POLL_SECONDS,
             "poll_max_seconds": POLL_MAX_SECONDS,
@@ -208,8 +212,9 @@ def order_cancel(request: HttpRequest, shop: Shop, number: str) -> HttpResponse:
         return order
     panel = cancellation_context(order, shop)
     detail_url = reverse("storefront:order", args=[order.web_order_number])
-    form = CancelOrderForm(request.POST or None, reasons=panel["reasons"])
+    form = CancelOrderForm(request.POST or None, reasons=panel["reasons"], lines=panel["cancellable_lines"])
     if request.method == "POST" and form.is_valid():
+        lines = form.cancel_lines()
         try:
             order_cancel_request(
                 order=order,
@@ -217,14 +222,16 @@ def order_cancel(request: HttpRequest, shop: Shop, number: str) -> HttpResponse:
                 channel=CancellationRequest.Channel.STOREFRONT,
                 reason_code=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
+                lines=lines,
             )
-        except (OrderNotCancellable, ValidationFailed) as exc:
+        except (OrderNotCancellable, LinesNotCancellable, ValidationFailed) as exc:
             messages.error(request, exc.message)
         else:
             # Tagged, so the page's script can take the flash away once the order system has answered.
+            what = "lines of order" if lines else "order"
             messages.success(
                 request,
-                f"Your cancellation of order {order.web_order_number} has been requested.",
+                f"Your cancellation of {what} {order.web_order_number} has been requested.",
                 extra_tags=CANCELLATION_MESSAGE_TAG,
             )
         return redirect(detail_url)

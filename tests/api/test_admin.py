@@ -450,7 +450,7 @@ def test_jobs_list_detail_and_logs(read_only, failed_cancellation):
     detail = read_only.get(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}").json()
     assert detail["jobDefinitionName"] == "OrderCancel"
     assert detail["orderNumber"] == "WEB-1006"
-    assert {p["name"]: p["value"] for p in detail["parameters"]} == {"OrderNumber": "ERP-5006"}
+    assert {p["name"]: p["value"] for p in detail["parameters"]} == {"OrderNumber": "ERP-5006", "CancelLines": ""}
     logs = read_only.get(f"/api/v1/admin/integrationjobs/{failed_cancellation.job_id}/logs").json()["logs"]
     assert logs
     assert {"sequence", "typeName", "logDateTime", "message"} <= set(logs[0])
@@ -495,7 +495,7 @@ def test_retry_and_cancel_need_the_permission(read_only, failed_cancellation):
 
 def test_admin_order_list_filters_by_customer(read_only):
     body = read_only.get("/api/v1/admin/orders", {"customerNumber": "C2000"}).json()
-    assert {o["webOrderNumber"] for o in body["orders"]} == {"WEB-2001", "WEB-2002"}
+    assert {o["webOrderNumber"] for o in body["orders"]} == {"WEB-2001", "WEB-2002", "WEB-2003"}
     assert read_only.get("/api/v1/admin/orders", {"pageSize": 0}).status_code == 400
 
 

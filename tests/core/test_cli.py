@@ -9,8 +9,9 @@ from django.core.management.base import CommandError
 from countermand.demo import demo_load
 from countermand.integration.models import IntegrationConnection, JobDefinition
 from countermand.integration.services import job_enqueue
-from countermand.orders.models import Order, OrderStatusMapping
+from countermand.orders.models import Order, OrderLine, OrderStatusMapping
 from countermand.settings.services import setting_set
+from countermand.websites.models import Website
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,28 @@ def test_explain_says_a_cancellable_demo_order_can_be_cancelled_and_finds_it_by_
     assert "It can be cancelled by its buyers." in output
 
 
+def test_explain_lists_the_lines_and_their_blockers():
+    demo_load()
+    OrderLine.objects.filter(order__web_order_number="WEB-1009", line_number=3).update(quantity_shipped=6)
+    code, output = run("explain", "WEB-1009")
+    assert code == 0
+    assert "line 2 BOLT-8: ordered 100, shipped 0, cancelled 0, cancellable 100" in output
+    assert "its buyers can cancel part or all of it." in output
+    assert "line 3 PIPE-20: ordered 6, shipped 6, cancelled 0, cancellable 0" in output
+    assert "LINE_FULLY_SHIPPED: This line has already shipped in full." in output
+
+
+def test_explain_says_partial_cancellation_is_off_for_buyers_where_the_website_does_not_offer_it():
+    demo_load()
+    _, output = run("explain", "WEB-1001")  # Demo Store offers it; turn it off
+    assert "its buyers can cancel part or all of it." in output
+    setting_set(name="AllowPartialCancellation", value=False, website=Website.objects.get(name="Demo Store"))
+    code, output = run("explain", "WEB-1001")
+    assert code == 0
+    assert "PARTIAL_CANCELLATION_DISABLED" in output
+    assert "an order administrator can cancel part or all of it." in output
+
+
 def test_explain_of_an_unknown_order_is_a_clear_error():
     code, output = run("explain", "NOPE-1")
     assert code == 1
@@ -107,9 +130,9 @@ def test_explain_of_an_unknown_order_is_a_clear_error():
 def test_demo_is_idempotent():
     first = demo_load(orders=50)
     second = demo_load(orders=50)
-    assert first["orders"] == 60
+    assert first["orders"] == 62  # 12 showcase orders and 50 generated ones
     assert second["orders"] == 0
-    assert Order.objects.count() == 60
+    assert Order.objects.count() == 62
 
 
 def test_demo_shows_progress_for_many_orders():

@@ -2,6 +2,8 @@
 
 * ``tryton_template`` (session): the Tryton database, built once per test
   session (``trytond-admin -u sale`` plus the sale set-up, ~20-30 s).
+* ``tryton_amendment_template`` (session): that database with the
+  ``sale_amendment`` module activated too, made on first use (~7 s).
 * ``tryton_server`` (function): a started ``trytond`` on a private copy of that
   database; stopped at teardown.  Fails, never skips, when Tryton cannot run.
 
@@ -31,6 +33,7 @@ from countermand.devtools.tryton_server import (
     TrytonTemplate,
     build_template,
     running_server,
+    template_with_modules,
 )
 from countermand.integration.models import IntegrationConnection, JobDefinition, JobDefinitionParameter
 from countermand.integration.plugin import ProcessorContext, ProcessorResult
@@ -56,6 +59,14 @@ from tests.waiting import wait_until
 def tryton_template(tmp_path_factory: pytest.TempPathFactory) -> TrytonTemplate:
     """Build the Tryton database once per test session."""
     return build_template(tmp_path_factory.mktemp("tryton-template"))
+
+
+@pytest.fixture(scope="session")
+def tryton_amendment_template(
+    tryton_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> TrytonTemplate:
+    """The template with Tryton's sale_amendment module activated too (built on first use, ~7 s)."""
+    return template_with_modules(tryton_template, tmp_path_factory.mktemp("tryton-amendment"), ["sale_amendment"])
 
 
 @pytest.fixture

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from countermand.integration.models import IntegrationConnection
+from countermand.orders.models import OrderLine
 from countermand.sandbox_erp.models import SandboxErpCancellation
-from tests.factories import ConnectionFactory, OrderFactory
+from tests.factories import ConnectionFactory, OrderFactory, OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +108,49 @@ def test_the_sandbox_erp_lists_the_demo_customers_a_page_at_a_time(client, sandb
 
 def test_the_sandbox_erp_customer_list_is_off_without_an_active_sandbox_connection(client, db):
     assert client.get("/sandbox-erp/customers").status_code == 404
+
+
+def post_partial(client, number, lines, key="key-p"):
+    return client.post(
+        f"/sandbox-erp/orders/{number}/cancel",
+        data={"lines": lines},
+        content_type="application/json",
+        headers={"Idempotency-Key": key},
+    )
+
+
+def order_with_lines(number):
+    order = OrderFactory(erp_order_number=number)
+    OrderLineFactory(order=order, line_number=1, quantity_ordered=Decimal(4), quantity_shipped=Decimal(3))
+    OrderLineFactory(order=order, line_number=2, quantity_ordered=Decimal(5))
+    return order
+
+
+def test_the_sandbox_erp_cancels_lines_and_answers_with_them(client, sandbox):
+    order_with_lines("ERP-P1")
+    response = post_partial(client, "ERP-P1", [{"lineNumber": 2, "quantity": "3"}])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["lines"] == [{"lineNumber": 2, "quantity": "3"}]
+    assert "status" not in body  # the rest of the order goes on
+    assert body["reference"].startswith("SBX-")
+
+
+def test_the_sandbox_erp_refuses_to_cancel_shipped_quantities(client, sandbox):
+    order_with_lines("ERP-P2")
+    response = post_partial(client, "ERP-P2", [{"lineNumber": 1, "quantity": "2"}])
+    assert response.status_code == 409
+    assert response.json()["message"] == ("Order ERP-P2: line 1 has 3 of 4 shipped: only 1 can be cancelled.")
+
+
+def test_the_sandbox_erp_says_cancelled_when_a_partial_cancel_leaves_nothing(client, sandbox):
+    order_with_lines("ERP-P3")
+    OrderLine.objects.filter(order__erp_order_number="ERP-P3", line_number=1).update(quantity_shipped=0)
+    response = post_partial(client, "ERP-P3", [{"lineNumber": 1, "quantity": "4"}, {"lineNumber": 2, "quantity": "5"}])
+    assert response.status_code == 200
+    assert response.json()["status"] == "Cancelled"
+
+
+def test_the_sandbox_erp_refuses_malformed_lines(client, sandbox):
+    order_with_lines("ERP-P4")
+    assert post_partial(client, "ERP-P4", [{"lineNumber": "x"}]).status_code == 400

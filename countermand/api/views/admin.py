@@ -19,7 +19,12 @@ from rest_framework.views import APIView
 from countermand.api import admin_serializers as s
 from countermand.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, cancel_idempotent
 from countermand.api.permissions import HasAdminPermissions, request_actor
-from countermand.api.serializers import OrderStatusMappingSerializer, OrderSummarySerializer, pagination_data
+from countermand.api.serializers import (
+    OrderStatusMappingSerializer,
+    OrderSummarySerializer,
+    cancel_lines_pairs,
+    pagination_data,
+)
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_resend, order_cancel_request
 from countermand.cancellations.setup_check import setup_check, setup_is_complete
@@ -278,7 +283,7 @@ class IntegrationJobViewSet(AdminViewSet, mixins.RetrieveModelMixin):
 
 
 class CancellationViewSet(AdminViewSet, mixins.RetrieveModelMixin):
-    queryset = CancellationRequest.objects.select_related("order", "requested_by")
+    queryset = CancellationRequest.objects.select_related("order", "requested_by").prefetch_related("lines")
     serializer_class = s.AdminCancellationSerializer
     required_permissions = {
         "list": ("cancellations.view_cancellationrequest",),
@@ -471,7 +476,7 @@ def admin_order_data(order: Order, request: Request) -> dict[str, Any]:
     )
     cancellations = order_cancellations(order)
     context = {
-        "shown": orders_shown([order], actor=request_actor(request)),
+        "shown": orders_shown([order], actor=request_actor(request), with_lines=True),
         "cancellation": cancellations[0] if cancellations else None,
         "cancellations": cancellations,
     }
@@ -590,6 +595,7 @@ class AdminOrderCancelView(AdminView):
                 reason_code=body.validated_data["reason"],
                 note=body.validated_data["note"],
                 force=body.validated_data["force"],
+                lines=cancel_lines_pairs(body.validated_data["lines"]),
             ),
             answer=lambda: admin_order_data(order, request),
         )

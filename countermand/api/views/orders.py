@@ -21,6 +21,7 @@ from countermand.api.serializers import (
     OrderStatusMappingCollectionSerializer,
     OrderStatusMappingSerializer,
     OrderSummarySerializer,
+    cancel_lines_pairs,
     pagination_data,
 )
 from countermand.cancellations.models import CancellationRequest
@@ -44,7 +45,10 @@ ORDER_NUMBER = OpenApiParameter(
 def order_detail_data(order: Order, actor: Actor) -> dict[str, Any]:
     """The order as `GET /api/v1/orders/{orderNumber}` shows it to `actor`."""
     order = Order.objects.select_related("website", "customer").prefetch_related("lines").get(pk=order.pk)
-    context = {"shown": orders_shown([order], actor=actor), "cancellation": order_latest_cancellation(order)}
+    context = {
+        "shown": orders_shown([order], actor=actor, with_lines=True),
+        "cancellation": order_latest_cancellation(order),
+    }
     return OrderDetailSerializer(order, context=context).data
 
 
@@ -165,6 +169,8 @@ class OrderCancelView(BuyerView):
         responses={200: OrderDetailSerializer},
         description="Request the cancellation of the order. The ERP answers later: follow `cancellation.state` "
         "(Requested → Sent → Confirmed | Denied). Not cancellable: 409 ORDER_NOT_CANCELLABLE with `blockers`. "
+        "With `lines`, only those quantities of those lines (partial cancellation, when the website allows it); "
+        "a line that cannot be: 409 LINES_NOT_CANCELLABLE with `blockers` [{lineNumber, code, message}]. "
         "A repeat by the same buyer while their request is open answers 200 with it; see `Idempotency-Key`.",
     )
     def post(self, request: Request, orderNumber: str) -> Response:
@@ -180,6 +186,7 @@ class OrderCancelView(BuyerView):
                 channel=CancellationRequest.Channel.API,
                 reason_code=body.validated_data["reason"],
                 note=body.validated_data["note"],
+                lines=cancel_lines_pairs(body.validated_data["lines"]),
             ),
             answer=lambda: order_detail_data(order, self.actor),
         )

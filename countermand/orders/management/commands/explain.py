@@ -3,7 +3,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from countermand.core.errors import NotFound
-from countermand.orders.policies import ADMIN, BUYER, Actor, cancellation_blockers
+from countermand.orders.models import Order
+from countermand.orders.policies import (
+    ADMIN,
+    BUYER,
+    Actor,
+    CancellationRules,
+    cancellation_blockers,
+    cancellation_eligibility,
+    quantity_text,
+)
 from countermand.orders.selectors import cancellation_rules, order_get, order_latest_cancellation
 
 
@@ -45,3 +54,26 @@ class Command(BaseCommand):
             self.stdout.write("An administrator with the force-cancel permission can cancel it, giving a reason.")
         else:
             self.stdout.write("Nobody can cancel it: " + "; ".join(b.code for b in forced_blockers) + ".")
+        self._explain_lines(order, rules, buyer)
+
+    def _explain_lines(self, order: Order, rules: CancellationRules, buyer: Actor) -> None:
+        """Partial cancellation: each line's quantities and what blocks cancelling part of it."""
+        lines = list(order.lines.all())
+        if not lines:
+            return
+        eligibility = cancellation_eligibility(order, lines, rules=rules, actor=buyer)
+        admin = cancellation_eligibility(order, lines, rules=rules, actor=Actor(kind=ADMIN))
+        self.stdout.write("Lines (partial cancellation):")
+        for line in lines:
+            self.stdout.write(
+                f"  line {line.line_number} {line.product_number}: ordered {quantity_text(line.quantity_ordered)}, "
+                f"shipped {quantity_text(line.quantity_shipped)}, cancelled {quantity_text(line.quantity_cancelled)}"
+                f", cancellable {quantity_text(line.quantity_cancellable)}"
+            )
+            found = eligibility.line_blockers.get(line.line_number, [])
+            if not found and not eligibility.blockers:
+                self.stdout.write("    its buyers can cancel part or all of it.")
+            for b in found:
+                self.stdout.write(f"    {b.code}: {b.message}")
+            if found and not admin.line_blockers.get(line.line_number) and not admin.blockers:
+                self.stdout.write("    an order administrator can cancel part or all of it.")

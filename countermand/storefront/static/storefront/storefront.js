@@ -12,13 +12,58 @@
     opener.addEventListener("click", function (event) {
       event.preventDefault();
       dialog.showModal();
-      var first = dialog.querySelector("select, input, textarea");
+      // The reason comes first: cancelling the whole order (the default choice) stays one step.
+      var first = dialog.querySelector("select[name=reason]") || dialog.querySelector("select, input, textarea");
       if (first) first.focus();
     });
     dialog.addEventListener("close", function () {
       var again = document.querySelector("[data-opens-dialog]");
       if (again) again.focus(); // give focus back to the button that opened the dialog
     });
+  }
+
+  // Partial cancellation: show the line inputs for "Some lines only", and say what will remain and the
+  // new total (lines at their unit price, tax in proportion, as the order system will count it).
+  function setUpPartial(scope) {
+    var lines = scope.querySelector("[data-cancel-lines]");
+    var summary = scope.querySelector("[data-cancel-summary]");
+    var submit = scope.closest("form").querySelector("button[type=submit]");
+    var wholeLabel = submit ? submit.textContent : "";
+    var inputs = Array.prototype.slice.call(scope.querySelectorAll("input[data-line-number]"));
+    var subtotal = Number(scope.getAttribute("data-subtotal"));
+    var tax = Number(scope.getAttribute("data-tax"));
+    var total = Number(scope.getAttribute("data-total"));
+    var currency = scope.getAttribute("data-currency");
+
+    function chosen() {
+      var radio = scope.querySelector("input[type=radio]:checked");
+      return radio ? radio.value : "order";
+    }
+
+    function update() {
+      var partial = chosen() === "lines";
+      lines.hidden = !partial;
+      inputs.forEach(function (input) { input.disabled = !partial; });
+      if (submit) submit.textContent = partial ? "Cancel these lines" : wholeLabel;
+      if (!partial) { summary.textContent = ""; return; }
+      var off = 0, remain = [];
+      inputs.forEach(function (input) {
+        var quantity = Math.max(0, Number(input.value) || 0);
+        var left = Number(input.getAttribute("data-ordered")) - quantity;
+        off += quantity * Number(input.getAttribute("data-unit-price"));
+        if (quantity > 0) remain.push("line " + input.getAttribute("data-line-number") + ": " + left + " left");
+      });
+      var newSubtotal = Math.max(0, subtotal - off);
+      var newTax = subtotal > 0 ? tax * newSubtotal / subtotal : tax;
+      var newTotal = Math.max(0, total - off - (tax - newTax));
+      summary.textContent = remain.length
+        ? "What will remain: " + remain.join(", ") + ". New total: " + newTotal.toFixed(2) + " " + currency + "."
+        : "Choose how many to cancel of at least one line.";
+    }
+
+    scope.addEventListener("input", update);
+    scope.addEventListener("change", update);
+    update();
   }
 
   document.addEventListener("click", function (event) {
@@ -76,6 +121,7 @@
     if (window.matchMedia && window.matchMedia("(min-width: 40.01rem)").matches) {
       document.querySelectorAll("details.filters-toggle").forEach(function (d) { d.open = true; });
     }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-cancel-scope]"), setUpPartial);
     var panel = document.getElementById("cancellation-panel");
     if (!panel) return;
     setUpDialog(panel);
