@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
-from countermand.integration.plugin import ConnectionInfo, ErpAddress, ErpCustomer, JobLogger, TransientError
+from countermand.connectors.webservice_refresh import erp_list_get
+from countermand.integration.plugin import ConnectionInfo, ErpAddress, ErpCustomer, JobLogger
 
 DEFAULT_CUSTOMER_REFRESH_PATH = "/customers"
 ADDRESS_FIELDS = {"street": "street", "postalCode": "postal_code", "city": "city", "country": "country"}
@@ -57,27 +56,7 @@ class WebServiceCustomerSource:
             page += 1
 
     def _get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            response = self.http.get(self.url, params=params, headers=self.headers, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"{self.label} did not answer within {self.timeout:.0f} s") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"cannot reach {self.label}: {exc}") from exc
-        if response.status_code in (408, 429) or response.status_code >= 500:
-            raise TransientError(f"{self.label} answered HTTP {response.status_code}")
-        if not response.is_success:
-            raise RuntimeError(
-                f"{self.label} answered HTTP {response.status_code}: {response.text[:200]} — "
-                "check the connection's URL and customerRefreshPath"
-            )
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise RuntimeError(f"{self.label} answered with something that is not JSON") from exc
-        rows = data.get("customers") if isinstance(data, dict) else data
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise RuntimeError(f'{self.label} answered without a list of customers (expected {{"customers": [...]}})')
-        return rows
+        return erp_list_get(self, params, key="customers", path_option="customerRefreshPath")
 
     def _customers(self, rows: list[dict[str, Any]]) -> list[ErpCustomer]:
         customers = []

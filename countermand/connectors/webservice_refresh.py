@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -130,29 +130,7 @@ class WebServiceOrderSource:
         return found
 
     def _get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            response = self.http.get(self.url, params=params, headers=self.headers, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"{self.label} did not answer within {self.timeout:.0f} s") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"cannot reach {self.label}: {exc}") from exc
-        if response.status_code in (408, 429) or response.status_code >= 500:
-            raise TransientError(f"{self.label} answered HTTP {response.status_code}")
-        if response.status_code in (401, 403):
-            raise ConfigurationError.logon_refused(f"HTTP {response.status_code} from {self.label}")
-        if not response.is_success:
-            raise RuntimeError(
-                f"{self.label} answered HTTP {response.status_code}: {response.text[:200]} — "
-                "check the connection's URL and refreshPath"
-            )
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise RuntimeError(f"{self.label} answered with something that is not JSON") from exc
-        orders = data.get("orders") if isinstance(data, dict) else data
-        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
-            raise RuntimeError(f'{self.label} answered without a list of orders (expected {{"orders": [...]}})')
-        return orders
+        return erp_list_get(self, params, key="orders", path_option="refreshPath")
 
     def _orders(self, answer: list[dict[str, Any]]) -> list[ErpOrder]:
         self._report_unknown(answer)
@@ -230,3 +208,45 @@ def _typed(data: dict[str, Any], names: dict[str, str], older: dict[str, str]) -
             value = str(value)
         typed[name] = value
     return typed
+
+
+class ErpListEndpoint(Protocol):
+    """What `erp_list_get` needs of a source: its client, address, headers, timeout and how to name it."""
+
+    http: httpx.Client
+    url: str
+    headers: dict[str, str]
+    timeout: float
+    label: str
+
+
+def erp_list_get(
+    source: ErpListEndpoint, params: dict[str, Any], *, key: str, path_option: str
+) -> list[dict[str, Any]]:
+    """One page of an ERP's JSON list (`{key: [...]}` or a bare list), shared by the order and the customer
+    refresh so both meet the ERP's failures alike: no answer, 408, 429 or 5xx → TransientError (retried);
+    401/403 → ConfigurationError (a refused log-on: never retried); any other error or a body that is not a
+    list of objects → RuntimeError naming what to check (`path_option`)."""
+    try:
+        response = source.http.get(source.url, params=params, headers=source.headers, timeout=source.timeout)
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{source.label} did not answer within {source.timeout:.0f} s") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(f"cannot reach {source.label}: {exc}") from exc
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        raise TransientError(f"{source.label} answered HTTP {response.status_code}")
+    if response.status_code in (401, 403):
+        raise ConfigurationError.logon_refused(f"HTTP {response.status_code} from {source.label}")
+    if not response.is_success:
+        raise RuntimeError(
+            f"{source.label} answered HTTP {response.status_code}: {response.text[:200]} — "
+            f"check the connection's URL and {path_option}"
+        )
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise RuntimeError(f"{source.label} answered with something that is not JSON") from exc
+    rows = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise RuntimeError(f'{source.label} answered without a list of {key} (expected {{"{key}": [...]}})')
+    return rows

@@ -657,6 +657,7 @@ ORDER_LINE_JSON_FIELDS: dict[str, str] = {
     "description": "description",
     "qtyOrdered": "quantity_ordered",
     "qtyShipped": "quantity_shipped",
+    "qtyCancelled": "quantity_cancelled",
     "unitNetPrice": "unit_price",
     "lineTotal": "line_total",
     "status": "status",

@@ -53,6 +53,8 @@ def order_data(order: Order, mappings: list[OrderStatusMapping]) -> dict[str, An
                 "description": line.description,
                 "qtyOrdered": number(line.quantity_ordered),
                 "qtyShipped": number(line.quantity_shipped),
+                "qtyCancelled": number(line.quantity_cancelled),
+                "qtyCancellable": number(line.quantity_cancellable),
                 "unitNetPrice": number(line.unit_price),
                 "lineTotal": number(line.line_total),
                 "status": line.status,
@@ -80,6 +82,14 @@ def cancellation_data(request: CancellationRequest, order: Order) -> dict[str, A
         "sendCount": request.send_count,
         "needsAttention": request.needs_attention,
         "notSentToErp": request.state == CancellationRequest.State.LOCAL_ONLY,
+        "lines": [  # a partial cancellation's lines; empty: the whole order
+            {
+                "lineNumber": line.line_number,
+                "quantity": number(line.quantity),
+                "quantityConfirmed": number(line.quantity_confirmed),
+            }
+            for line in request.lines.all()
+        ],
     }
 
 

@@ -166,6 +166,6 @@ def test_load_sample_data_offered_on_an_empty_installations_index_leads_to_the_s
     expect(page.locator("#sample-data")).to_contain_text("There is no order yet.")
     page.click("#load-sample-data")
     expect(page.locator("h1")).to_have_text("Cancellation setup")
-    expect(page.locator(".messagelist .success")).to_contain_text("Loaded the sample data: 10 orders")
+    expect(page.locator(".messagelist .success")).to_contain_text("Loaded the sample data: 12 orders")
     nav(page, "Import orders")
     expect(page.locator("#load-sample-data")).to_have_count(0)

@@ -168,7 +168,9 @@ def test_an_empty_installation_offers_sample_data_that_loads_the_demo_without_an
 
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:console_setup")
-    assert Order.objects.filter(website__name="Demo Store").count() == 10
+    assert (
+        Order.objects.filter(website__name="Demo Store").count() == 12
+    )  # the demo's showcase orders of the Demo Store
     assert Customer.objects.filter(customer_number="C1000").exists()
     assert JobDefinition.objects.get(name="OrderCancel").connection.url == "http://testserver/sandbox-erp"
     assert not get_user_model().objects.filter(username="admin").exists()  # its user (root) is the superuser

@@ -11,7 +11,7 @@ from countermand.core.errors import ValidationFailed
 from countermand.customers.models import Customer
 from countermand.customers.refresh import CustomerRefresh
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinitionParameter
-from countermand.integration.plugin import TransientError
+from countermand.integration.plugin import ConfigurationError, TransientError
 from countermand.integration.services import job_definition_save, job_enqueue
 from countermand.integration.testing import FakeHttpErp, FakeRequest, processor_context
 from tests.factories import CustomerFactory, JobDefinitionFactory, OrderFactory
@@ -148,6 +148,15 @@ def test_an_erp_answering_503_is_a_transient_error(erp, customer_refresh):
     context = processor_context(customer_refresh)
 
     with pytest.raises(TransientError, match="HTTP 503"):
+        CustomerRefresh().execute(context)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_an_erp_refusing_the_log_on_is_a_configuration_error_not_an_outage(erp, customer_refresh, status):
+    erp.fail_status = status
+    context = processor_context(customer_refresh)
+
+    with pytest.raises(ConfigurationError, match="refused the log-on"):
         CustomerRefresh().execute(context)
 
 
