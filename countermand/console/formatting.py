@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from countermand.orders import policies
+
 
 def quantity_text(value: Decimal | None) -> str:
-    """20.000 → "20", 2.500 → "2.5"."""
-    if value is None:
-        return "—"
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """20.000 → "20", 2.500 → "2.5" (as the rules' sentences write it); "—" for none."""
+    return "—" if value is None else policies.quantity_text(value)
 
 
 def money_text(value: Decimal | None) -> str:
