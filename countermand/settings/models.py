@@ -55,6 +55,7 @@ class ConfigurationChange(models.Model):
         CONNECTION = "Connection"
         JOB_DEFINITION = "JobDefinition", "Job definition"
         ORDER_STATUS_MAPPING = "OrderStatusMapping", "Order status mapping"
+        WEBHOOK_SUBSCRIPTION = "WebhookSubscription", "Webhook subscription"
 
     class Action(models.TextChoices):
         CREATED = "Created"

@@ -26,6 +26,7 @@ from countermand.integration.handlers import JobOutcome
 from countermand.integration.models import IntegrationConnection, IntegrationJob, JobDefinition
 from countermand.integration.services import DuplicateJob, connection_url_problem, job_cancel, job_enqueue
 from countermand.orders.models import Order
+from countermand.settings.models import ConfigurationChange
 from countermand.settings.selectors import settings_for
 from countermand.settings.services import (
     HIDDEN,
@@ -49,8 +50,7 @@ logger = logging.getLogger(__name__)
 State = WebhookDelivery.State
 EVENT_TYPES = tuple(DomainEventType)
 EXCERPT_CHARS = 500
-# The audit trail's kind for subscriptions (ConfigurationChange.kind is free text in the database).
-AUDIT_KIND = "WebhookSubscription"
+AUDIT_KIND = ConfigurationChange.Kind.WEBHOOK_SUBSCRIPTION
 SUBSCRIPTION_UNAUDITED = ("secret_encrypted", "previous_secret_encrypted", "failure_streak", "connection_id")
 
 
