@@ -12,6 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from countermand.accounts.services import InvalidCredentials, LoginThrottled, credentials_check
+from countermand.orders.actors import BuyerCustomerInactive, actor_for_user
 from countermand.orders.history import OrderFilters
 from countermand.orders.models import OrderLine, OrderStatusMapping
 from countermand.orders.policies import quantity_text
@@ -41,6 +42,14 @@ class SignInForm(AuthenticationForm):
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """Django's check (an active user), and the buyer rule: a buyer of an inactive customer is refused."""
+        super().confirm_login_allowed(user)
+        try:
+            actor_for_user(user)
+        except BuyerCustomerInactive as exc:
+            raise ValidationError(exc.message, code="customer_inactive") from exc
 
 
 class OrderFilterForm(forms.Form):
