@@ -33,7 +33,7 @@ from countermand.orders.policies import (
     WEBSITE_DISABLED,
 )
 from countermand.orders.selectors import buyer_order_get, buyer_orders, order_latest_cancellation, status_mappings
-from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, SignInForm
+from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, PasswordResetRequestForm, SignInForm
 from countermand.storefront.shop import NoStorefrontAccess, Shop, shop_for
 
 # The extra tag of the "has been requested" flash (storefront.js removes it when the ERP answers).
@@ -49,6 +49,20 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_invalid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        response.status_code = 429 if form.throttled else 200
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """*Forgot your password?*: throttled (429 past the limits); otherwise always the same *sent* page."""
+
+    form_class = PasswordResetRequestForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: PasswordResetRequestForm) -> HttpResponse:  # type: ignore[override]
         response = super().form_invalid(form)
         response.status_code = 429 if form.throttled else 200
         return response
