@@ -24,10 +24,17 @@ class ApiToken(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in (storefront form or token endpoint). Counted per user name and per address
-    in a sliding window; the rows are shared by every web process, unlike a per-process cache."""
+    """One failed sign-in (storefront form or token endpoint), or one password-reset request. Counted per
+    user name (an e-mail address for resets) and per address in a sliding window, each purpose apart; the
+    rows are shared by every web process, unlike a per-process cache."""
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", "Sign-in"
+        # Every request counts, found address or not: counting only hits would tell who has an account.
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     username = models.CharField(max_length=150, db_index=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.SIGN_IN)
     ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

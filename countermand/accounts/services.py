@@ -8,6 +8,9 @@ until the window has passed. Counting the tight limit per (name, address) means 
 password from one address locks out that address, not `admin` signing in from their own; the per-name
 ceiling still stops a guess spread over many addresses. A successful sign-in clears the failures of its
 (name, address).
+Password-reset requests (the storefront's *Forgot your password?*) go through the same machinery as their
+own purpose: every request counts, per (e-mail, address), per e-mail and per address, with lower limits —
+so a flood of reset e-mails to one address, or from one client, stops, and sign-ins are not affected.
 The REST API's `Authorization: Bearer` scheme is countermand/api/authentication.py.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +39,32 @@ FAILURE_WINDOW = datetime.timedelta(minutes=15)
 MAX_FAILURES_PER_USERNAME_AND_ADDRESS = 5
 MAX_FAILURES_PER_USERNAME = 50  # from all addresses together: takes at least three addresses (see below)
 MAX_FAILURES_PER_ADDRESS = 20
+
+MAX_RESETS_PER_EMAIL_AND_ADDRESS = 3
+MAX_RESETS_PER_EMAIL = 10
+MAX_RESETS_PER_ADDRESS = 20
+
+Purpose = LoginFailure.Purpose
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    """How many attempts of one purpose the window allows, and what a refusal says."""
+
+    per_username_and_address: int
+    per_username: int
+    per_address: int
+    refusal: str  # "Too many …", completed with when to try again
+
+
+THROTTLE_LIMITS = {
+    Purpose.SIGN_IN: ThrottleLimits(
+        MAX_FAILURES_PER_USERNAME_AND_ADDRESS, MAX_FAILURES_PER_USERNAME, MAX_FAILURES_PER_ADDRESS, "failed sign-ins"
+    ),
+    Purpose.PASSWORD_RESET: ThrottleLimits(
+        MAX_RESETS_PER_EMAIL_AND_ADDRESS, MAX_RESETS_PER_EMAIL, MAX_RESETS_PER_ADDRESS, "password reset requests"
+    ),
+}
 
 
 class LoginThrottled(DomainError):
@@ -67,41 +97,53 @@ def _from_address(failures: QuerySet[LoginFailure], ip_address: str | None) -> Q
     return failures.filter(ip_address=ip_address) if ip_address else failures.filter(ip_address__isnull=True)
 
 
-def login_throttle_check(*, username: str, ip_address: str | None) -> None:
+def login_throttle_check(*, username: str, ip_address: str | None, purpose: Purpose = Purpose.SIGN_IN) -> None:
     """Raise LoginThrottled when the (user name, address), the user name or the address has failed too often lately.
 
     Refused attempts are not recorded, so a count never passes its limit and the block ends exactly
     when the oldest counted failure leaves the window.
     """
     now = timezone.now()
-    recent = LoginFailure.objects.filter(failed_at__gte=now - FAILURE_WINDOW)
+    limits = THROTTLE_LIMITS[purpose]
+    recent = LoginFailure.objects.filter(failed_at__gte=now - FAILURE_WINDOW, purpose=purpose)
     by_name = recent.filter(username=_normalise(username))
     checks = [
-        (_from_address(by_name, ip_address), MAX_FAILURES_PER_USERNAME_AND_ADDRESS),
-        (by_name, MAX_FAILURES_PER_USERNAME),
+        (_from_address(by_name, ip_address), limits.per_username_and_address),
+        (by_name, limits.per_username),
     ]
     if ip_address:
-        checks.append((recent.filter(ip_address=ip_address), MAX_FAILURES_PER_ADDRESS))
+        checks.append((recent.filter(ip_address=ip_address), limits.per_address))
     for failures, limit in checks:
         stats = failures.aggregate(count=Count("id"), oldest=Min("failed_at"))
         if stats["count"] >= limit:
             retry_after = max(1, int((stats["oldest"] + FAILURE_WINDOW - now).total_seconds()) + 1)
             minutes = (retry_after + 59) // 60
             raise LoginThrottled(
-                f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                f"Too many {limits.refusal}. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
                 retryAfter=retry_after,
             )
 
 
-def login_failure_record(*, username: str, ip_address: str | None) -> None:
-    LoginFailure.objects.create(username=_normalise(username), ip_address=ip_address)
+def login_failure_record(*, username: str, ip_address: str | None, purpose: Purpose = Purpose.SIGN_IN) -> None:
+    LoginFailure.objects.create(username=_normalise(username), ip_address=ip_address, purpose=purpose)
     # Keep the table small: nothing older than the window is ever read.
     LoginFailure.objects.filter(failed_at__lt=timezone.now() - 2 * FAILURE_WINDOW).delete()
 
 
 def login_success_record(*, username: str, ip_address: str | None) -> None:
     """Clear the failures of this (name, address); those from other addresses still count toward the ceiling."""
-    _from_address(LoginFailure.objects.filter(username=_normalise(username)), ip_address).delete()
+    failures = LoginFailure.objects.filter(username=_normalise(username), purpose=Purpose.SIGN_IN)
+    _from_address(failures, ip_address).delete()
+
+
+def password_reset_request_count(*, request: HttpRequest | None, email: str) -> None:
+    """Count one password-reset request for `email` from the request's address; raises LoginThrottled,
+    without counting, once the (e-mail, address), the e-mail or the address has asked too often lately.
+
+    Called for every request, whether an account has the address or not, so the answer tells nothing."""
+    ip_address = client_address(request)
+    login_throttle_check(username=email, ip_address=ip_address, purpose=Purpose.PASSWORD_RESET)
+    login_failure_record(username=email, ip_address=ip_address, purpose=Purpose.PASSWORD_RESET)
 
 
 def credentials_check(*, request: HttpRequest | None, username: str, password: str) -> Any:

@@ -103,7 +103,7 @@ def base_url(request: HttpRequest) -> str:
 
 @admin.register(BuyerAccount, site=console_site)
 class BuyerAccountAdmin(ConsoleModelAdmin):
-    list_display = ("user", "customer", "website_names", "is_active", "has_password", "invited_at")
+    list_display = ("user", "customer", "website_names", "is_active", "customer_active", "has_password", "invited_at")
     list_filter = ("websites", "user__is_active")
     search_fields = ("user__username", "user__email", "customer__customer_number", "customer__name")
     list_select_related = ("user", "customer")
@@ -122,10 +122,10 @@ class BuyerAccountAdmin(ConsoleModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ("email", "customer", "websites", "is_active", "send_invitation")
-        return ("user", "customer", "websites", "invited_at")
+        return ("user", "customer", "customer_active", "websites", "invited_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("user", "invited_at") if obj is not None else ()
+        return ("user", "customer_active", "invited_at") if obj is not None else ()
 
     def save_model(self, request: HttpRequest, obj: BuyerAccount, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -164,6 +164,11 @@ class BuyerAccountAdmin(ConsoleModelAdmin):
     @admin.display(description="Active", boolean=True)
     def is_active(self, obj: BuyerAccount) -> bool:
         return obj.user.is_active
+
+    @admin.display(description="Customer active", boolean=True)
+    def customer_active(self, obj: BuyerAccount) -> bool:
+        """An inactive customer's buyers cannot sign in or act (countermand/orders/actors.py)."""
+        return obj.customer.is_active
 
     @admin.display(description="Has a password", boolean=True)
     def has_password(self, obj: BuyerAccount) -> bool:

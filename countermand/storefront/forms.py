@@ -1,4 +1,5 @@
-"""Storefront forms: signing in (throttled), filtering the order history, cancelling an order."""
+"""Storefront forms: signing in and asking for a password reset (both throttled), filtering the order history,
+cancelling an order."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from enum import StrEnum
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 
-from countermand.accounts.services import InvalidCredentials, LoginThrottled, credentials_check
+from countermand.accounts.services import (
+    InvalidCredentials,
+    LoginThrottled,
+    credentials_check,
+    password_reset_request_count,
+)
+from countermand.core.errors import Conflict
+from countermand.customers.models import BuyerAccount
+from countermand.customers.services import buyer_invite
+from countermand.orders.actors import BuyerCustomerInactive, actor_for_user
 from countermand.orders.history import OrderFilters
 from countermand.orders.models import OrderLine, OrderStatusMapping
 from countermand.orders.policies import quantity_text
@@ -41,6 +52,54 @@ class SignInForm(AuthenticationForm):
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """Django's check (an active user), and the buyer rule: a buyer of an inactive customer is refused."""
+        super().confirm_login_allowed(user)
+        try:
+            actor_for_user(user)
+        except BuyerCustomerInactive as exc:
+            raise ValidationError(exc.message, code="customer_inactive") from exc
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """*Forgot your password?*: Django's reset form, throttled like signing in, and working for an invited
+    buyer who never chose a password too — they get a fresh invitation link instead (Django skips users
+    without a usable password). Either way the page that follows is the same, account or not."""
+
+    throttled = False
+
+    def __init__(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("email"):
+            try:
+                password_reset_request_count(request=self.request, email=data["email"])
+            except LoginThrottled as exc:
+                self.throttled = True
+                raise ValidationError(exc.message, code="throttled") from exc
+        return data
+
+    def invited_buyers(self, email: str) -> list[BuyerAccount]:
+        """Active buyers of active customers with this e-mail address who have no password yet."""
+        email_field = get_user_model().get_email_field_name()
+        accounts = BuyerAccount.objects.select_related("user").filter(
+            **{f"user__{email_field}__iexact": email}, user__is_active=True, customer__is_active=True
+        )
+        return [account for account in accounts if not account.user.has_usable_password()]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().save(*args, **kwargs)
+        request = kwargs.get("request") or self.request
+        for account in self.invited_buyers(self.cleaned_data["email"]):
+            # The invitation's link and e-mail (accounts.invitations), sent after commit by the service.
+            try:
+                buyer_invite(buyer_id=account.pk, base_url=request.build_absolute_uri("/"))
+            except Conflict:  # deactivated since the query: no e-mail, and the same neutral answer
+                continue
 
 
 class OrderFilterForm(forms.Form):

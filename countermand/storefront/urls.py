@@ -18,7 +18,7 @@ urlpatterns = [
     ),
     path(
         "account/password-reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             template_name="storefront/password_reset.html",
             email_template_name="storefront/password_reset_email.txt",
             subject_template_name="storefront/password_reset_subject.txt",

@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import LinesNotCancellable, OrderNotCancellable, order_cancel_request
 from countermand.core.errors import NotFound, ValidationFailed
+from countermand.orders.actors import BuyerCustomerInactive
 from countermand.orders.history import DEFAULT_PAGE_SIZE, order_history_page, orders_shown
 from countermand.orders.models import Order
 from countermand.orders.policies import (
@@ -31,7 +33,7 @@ from countermand.orders.policies import (
     WEBSITE_DISABLED,
 )
 from countermand.orders.selectors import buyer_order_get, buyer_orders, order_latest_cancellation, status_mappings
-from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, SignInForm
+from countermand.storefront.forms import CancelOrderForm, OrderFilterForm, PasswordResetRequestForm, SignInForm
 from countermand.storefront.shop import NoStorefrontAccess, Shop, shop_for
 
 # The extra tag of the "has been requested" flash (storefront.js removes it when the ERP answers).
@@ -52,6 +54,28 @@ class SignInView(auth_views.LoginView):
         return response
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """*Forgot your password?*: throttled (429 past the limits); otherwise always the same *sent* page."""
+
+    form_class = PasswordResetRequestForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: PasswordResetRequestForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        response.status_code = 429 if form.throttled else 200
+        return response
+
+
+def signed_out(request: HttpRequest, exc: BuyerCustomerInactive) -> HttpResponse:
+    """A session of a buyer whose customer has become inactive ends, as an inactive user's does: sign
+    them out and send them to the sign-in page, saying why."""
+    logout(request)
+    messages.error(request, exc.message)
+    return redirect(reverse("storefront:login"))
+
+
 def buyer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed-in buyers only; passes the Shop. Others see why they cannot use the storefront (403)."""
 
@@ -62,6 +86,8 @@ def buyer_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             shop = shop_for(request)
         except NoStorefrontAccess as exc:
             return render(request, "storefront/no_access.html", {"reason": exc.reason}, status=403)
+        except BuyerCustomerInactive as exc:
+            return signed_out(request, exc)
         return view(request, shop, *args, **kwargs)
 
     return wrapper
@@ -89,6 +115,8 @@ def home(request: HttpRequest) -> HttpResponse:
         shop = shop_for(request)
     except NoStorefrontAccess as exc:
         return render(request, "storefront/no_access.html", {"reason": exc.reason}, status=403)
+    except BuyerCustomerInactive as exc:
+        return signed_out(request, exc)
     mappings = status_mappings()
     page = order_history_page(buyer_orders(shop.actor), page=1, page_size=RECENT_ORDERS)
     shown = orders_shown(page.items, actor=shop.actor, website_ids=[shop.website.pk], mappings=mappings)

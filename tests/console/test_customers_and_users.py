@@ -243,3 +243,13 @@ def test_the_customer_page_lists_its_buyers_and_adds_one_on_the_buyer_screen(ord
     assert 'name="buyers-0-user"' not in page  # no raw user id to type
     assert f'href="/admin/customers/buyeraccount/add/?customer={customer.pk}"' in page
     assert f'<option value="{customer.pk}" selected>{customer}</option>' in add
+
+
+def test_buyer_list_and_page_show_that_the_buyers_customer_is_inactive(admin_client):
+    account = BuyerAccountFactory(customer=CustomerFactory(customer_number="C4040", is_active=False))
+    listing = admin_client.get(reverse("admin:customers_buyeraccount_changelist")).content.decode()
+    assert "Customer active" in listing
+    assert 'alt="False"' in listing
+    page = admin_client.get(reverse("admin:customers_buyeraccount_change", args=[account.pk])).content.decode()
+    assert "Customer active" in page
+    assert 'alt="False"' in page

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from countermand.customers.models import BuyerAccount, Customer
-from tests.factories import CustomerFactory, WebsiteFactory
+from tests.factories import BuyerAccountFactory, CustomerFactory, WebsiteFactory
 from tests.smtp import body_of
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +101,17 @@ def test_the_countermand_command_lists_buyer_and_customer_in_its_help():
 
     assert "buyer add EMAIL --customer NUMBER --website NAME [--invite]" in out
     assert "customer list" in out
+
+
+def test_buyer_list_says_when_the_buyers_customer_is_inactive(db):
+    BuyerAccountFactory(
+        customer=CustomerFactory(customer_number="C4040", is_active=False), user__username="x@example.com"
+    )
+    BuyerAccountFactory(customer=CustomerFactory(customer_number="C5050"), user__username="y@example.com")
+
+    first, second = run("buyer", "list").splitlines()[:2]
+
+    assert first.startswith("x@example.com")
+    assert first.endswith("(active, customer inactive: cannot sign in)")
+    assert second.startswith("y@example.com")
+    assert second.endswith("(active)")

@@ -13,6 +13,7 @@ from countermand.accounts.models import ApiToken
 from countermand.accounts.services import credentials_check, token_issue, token_revoke
 from countermand.api.errors import error_body
 from countermand.api.serializers import TokenRequestSerializer, TokenSerializer
+from countermand.orders.actors import actor_for_user
 
 
 class TokenView(APIView):
@@ -42,6 +43,7 @@ class TokenView(APIView):
         user = credentials_check(
             request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
         )
+        actor_for_user(user)  # a buyer of an inactive customer gets no token: 401 USER_INACTIVE
         raw, token = token_issue(user=user)
         return Response({"token": raw, "expiresAt": token.expires_at}, status=status.HTTP_201_CREATED)
 

@@ -71,6 +71,8 @@ class Command(BaseCommand):
         buyers = list(buyers_list(customer_number=customer))
         for account in buyers:
             state = "active" if account.user.is_active else "inactive"
+            if not account.customer.is_active:
+                state += ", customer inactive: cannot sign in"  # the rule of countermand/orders/actors.py
             password = "" if account.user.has_usable_password() else ", no password yet"
             websites = ", ".join(sorted(w.name for w in account.websites.all()))
             self.stdout.write(
