@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 
 from countermand.console import import_views, insights_views, statuses_views, views
-from countermand.console.checks import console_setup_context
+from countermand.console.checks import console_setup_context, webhook_banner_context
 from countermand.console.forms import ConsoleSignInForm
 from countermand.console.sections import SECTIONS, Entry
 
@@ -164,6 +164,10 @@ class CountermandAdminSite(admin.AdminSite):
         }
         request.current_app = self.name
         return TemplateResponse(request, self.app_index_template, context)
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's context of every console page, plus the banners every page shows."""
+        return {**super().each_context(request), **webhook_banner_context(request)}
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         return super().index(request, {**console_setup_context(), **(extra_context or {})})

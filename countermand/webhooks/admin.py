@@ -20,7 +20,6 @@ from countermand.console.sites import console_site
 from countermand.core.errors import DomainError
 from countermand.core.events import DomainEventType
 from countermand.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
-from countermand.webhooks.selectors import subscriptions_auto_disabled
 from countermand.webhooks.services import (
     delivery_redeliver,
     subscription_delete,
@@ -81,7 +80,6 @@ class WebhookSubscriptionForm(forms.ModelForm):
 @admin.register(WebhookSubscription, site=console_site)
 class WebhookSubscriptionAdmin(ConsoleModelAdmin):
     form = WebhookSubscriptionForm
-    change_list_template = "webhooks/subscription_change_list.html"
     list_display = ("id", "url", "description", "types_column", "website", "active_column", "breaker_column")
     list_display_links = ("id", "url")
     list_filter = ("is_active", "website")
@@ -121,11 +119,6 @@ class WebhookSubscriptionAdmin(ConsoleModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for pk in queryset.values_list("pk", flat=True):
             subscription_delete(subscription_id=pk, actor_id=request.user.pk)
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        return super().changelist_view(
-            request, {"auto_disabled": subscriptions_auto_disabled(), **(extra_context or {})}
-        )
 
     @admin.display(description="Stored secret")
     def secret_status(self, obj: WebhookSubscription) -> str:

@@ -18,6 +18,11 @@ def deliveries_with_attempts() -> QuerySet[WebhookDelivery]:
     )
 
 
-def subscriptions_auto_disabled() -> list[WebhookSubscription]:
-    """Subscriptions the failure streak disabled (the console's banner)."""
-    return list(WebhookSubscription.objects.filter(is_active=False, disabled_at__isnull=False).order_by("id"))
+def subscriptions_auto_disabled() -> QuerySet[WebhookSubscription]:
+    """Subscriptions the failure streak disabled, with only what the console's banner shows. Lazy: the
+    banner runs it once (one small query) on the pages that render it, and not at all elsewhere."""
+    return (
+        WebhookSubscription.objects.filter(is_active=False, disabled_at__isnull=False)
+        .only("id", "url", "description", "disabled_reason")
+        .order_by("id")
+    )

@@ -5,6 +5,8 @@ delivery history with its attempts, and Redeliver."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +14,8 @@ from countermand.integration.models import IntegrationJob
 from countermand.webhooks.models import WebhookDelivery, WebhookSubscription
 from countermand.webhooks.services import subscription_test_send
 from countermand.webhooks.signing import secret_generate
+from tests.console.conftest import NO_PASSWORD, client_for
+from tests.factories import StaffFactory
 from tests.integration.conftest import drain
 from tests.webhooks.conftest import subscribe
 
@@ -72,17 +76,68 @@ def test_send_test_event_from_the_console_reaches_the_receiver(admin_client, rec
     assert arrived.valid
 
 
-def test_auto_disabled_subscriptions_show_a_banner(admin_client, receiver):
-    subscription = subscribe(receiver)
+def auto_disable(subscription, reason: str = "Disabled automatically after 20 failed delivery attempts") -> None:
+    """What the failure streak does to a subscription (services._subscription_auto_disable), without 20 failures."""
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
-        is_active=False, disabled_at=timezone.now(), disabled_reason="Disabled automatically after 20 failed"
+        is_active=False, disabled_at=timezone.now(), disabled_reason=reason
     )
-    html = admin_client.get(reverse("admin:webhooks_webhooksubscription_changelist")).content.decode()
-    assert 'id="webhook-disabled-banner"' in html
-    assert "Disabled automatically after 20 failed" in html
-    subscribe(receiver)  # an active one shows no banner of its own
-    WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True, disabled_at=None)
-    html = admin_client.get(reverse("admin:webhooks_webhooksubscription_changelist")).content.decode()
+
+
+# Console pages of each kind: the index, a section, a model list and form, a custom page.
+CONSOLE_PAGES = (
+    ("admin:index", {}),
+    ("admin:console_section", {"key": "sales"}),
+    ("admin:orders_order_changelist", {}),
+    ("admin:websites_website_add", {}),
+    ("admin:console_settings", {}),
+    ("admin:webhooks_webhooksubscription_changelist", {}),
+)
+
+
+def test_an_auto_disabled_subscription_shows_a_banner_on_every_console_page_linking_to_it(admin_client, receiver):
+    subscription = subscribe(receiver)
+    subscribe(receiver)  # an active one is not in the banner
+    auto_disable(subscription)
+    for name, kwargs in CONSOLE_PAGES:
+        html = admin_client.get(reverse(name, kwargs=kwargs)).content.decode()
+        assert 'id="webhook-disabled-banner"' in html, name
+        assert "Disabled automatically after 20 failed delivery attempts" in html, name
+        assert f'href="{change_url(subscription)}"' in html, name
+
+
+def test_the_webhook_banner_is_gone_once_the_subscription_is_reactivated(admin_client, receiver):
+    subscription = subscribe(receiver)
+    auto_disable(subscription)
+    assert 'id="webhook-disabled-banner"' in admin_client.get(reverse("admin:index")).content.decode()
+    response = admin_client.post(change_url(subscription), form_data(receiver.url, is_active="on"), follow=True)
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.is_active
+    assert subscription.disabled_at is None
+    for name, kwargs in CONSOLE_PAGES:
+        assert 'id="webhook-disabled-banner"' not in admin_client.get(reverse(name, kwargs=kwargs)).content.decode()
+
+
+def test_the_webhook_banner_costs_one_small_query_per_page_however_many_are_disabled(admin_client, receiver):
+    def subscription_queries(url: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url).status_code == 200
+        return [q["sql"] for q in queries.captured_queries if "webhooks_webhooksubscription" in q["sql"]]
+
+    url = reverse("admin:console_settings")  # a page that reads no subscription of its own
+    assert len(subscription_queries(url)) == 1  # none disabled: still one query, no banner
+    disabled = [subscribe(receiver) for _ in range(3)]
+    for subscription in disabled:
+        auto_disable(subscription)
+    (sql,) = subscription_queries(url)
+    assert "secret_encrypted" not in sql  # only the columns the banner shows
+    html = admin_client.get(url).content.decode()
+    assert all(f'href="{change_url(s)}"' in html for s in disabled)
+
+
+def test_the_webhook_banner_is_not_shown_to_whoever_may_not_open_subscriptions(receiver):
+    auto_disable(subscribe(receiver))
+    html = client_for(StaffFactory(password=NO_PASSWORD)).get(reverse("admin:index")).content.decode()
     assert 'id="webhook-disabled-banner"' not in html
 
 

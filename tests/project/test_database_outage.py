@@ -1,15 +1,18 @@
-"""A database outage: a private PostgreSQL, started by the test, stopped under a running web server — the API
+"""A database outage under a running web server: a private PostgreSQL, started by the test, stopped — the API
 answers 503 DATABASE_UNAVAILABLE with Retry-After, the storefront and console a friendly 503 page, the log one
-line per burst; once the database is back the same server answers again, without a restart."""
+line per burst; once the database is back the same server answers again, without a restart. The same for a
+SQLite file another writer holds locked past the server's busy timeout."""
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -101,3 +104,82 @@ def test_a_stopped_postgresql_answers_503_with_retry_after_and_the_server_recove
     assert "Traceback" not in logged, logged[-3000:]
     assert "Internal Server Error" not in logged
     assert logged.count("database unavailable (") == 1, logged[-3000:]  # one line for the whole burst
+
+
+def test_sqlite_locked_past_its_busy_timeout_answers_503_with_retry_after_and_recovers_without_a_restart(
+    tmp_path: Path,
+):
+    """On both test passes: the server runs on its own SQLite file, whatever DATABASE_URL the suite uses. The
+    busy timeout is the URL's (query-string options come on top of the defaults, countermand/project/settings.py):
+    half a second instead of 30, so that a request meets the lock's end of patience quickly."""
+    database = tmp_path / "locked.db"
+    init = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=500;"
+    url = f"sqlite:///{database}?" + urlencode({"timeout": "1", "init_command": init})
+    env = {**os.environ, "DATABASE_URL": url, "COUNTERMAND_LOG_LEVEL": "INFO"}
+    for command in (["manage", "migrate", "-v0"], ["demo"]):
+        subprocess.run([sys.executable, "-m", "countermand", *command], cwd=ROOT, env=env, check=True, timeout=300)
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "countermand", "web", "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    # The lock holder: another writer of the same file, as a worker or a `manage` command would be.
+    holder = sqlite3.connect(database, timeout=1, isolation_level=None)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+
+            def answering() -> bool:
+                assert web.poll() is None, log_path.read_text()[-3000:]
+                try:
+                    return http.get("/healthz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(answering, timeout=60, interval=0.2, message=lambda: log_path.read_text()[-3000:])
+            token = http.post("/api/v1/auth/token", json={"username": "buyer@example.com", "password": "demo-buyer"})
+            assert token.status_code == 201, token.text
+            auth = {"Authorization": f"Bearer {token.json()['token']}"}
+
+            holder.execute("BEGIN EXCLUSIVE")
+            for _ in range(3):
+                cancel = http.post("/api/v1/orders/WEB-1001/cancel", headers=auth, json={"reason": "Other"})
+                assert cancel.status_code == 503, cancel.text
+                assert cancel.headers["Retry-After"] == "5"
+                assert cancel.json()["code"] == "DATABASE_UNAVAILABLE"
+                assert cancel.json()["message"]
+            # Signing in writes too (the attempt is recorded, a token stored).
+            sign_in = http.post("/api/v1/auth/token", json={"username": "buyer@example.com", "password": "demo-buyer"})
+            assert (sign_in.status_code, sign_in.json()["code"]) == (503, "DATABASE_UNAVAILABLE")
+            assert sign_in.headers["Retry-After"] == "5"
+            holder.execute("ROLLBACK")
+
+            # The same server, no restart: the write goes through and is stored.
+            cancel = http.post("/api/v1/orders/WEB-1001/cancel", headers=auth, json={"reason": "Other"})
+            assert cancel.status_code == 200, cancel.text
+            assert http.get("/api/v1/orders/WEB-1001", headers=auth).status_code == 200
+    finally:
+        holder.close()
+        web.terminate()
+        try:
+            web.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+    logged = log_path.read_text()
+    assert "Traceback" not in logged, logged[-3000:]
+    assert "Internal Server Error" not in logged
+    assert logged.count("database unavailable (") == 1, logged[-3000:]  # one line for the whole burst
+    assert "database is locked" in logged
+    stored = sqlite3.connect(database)
+    try:
+        (requests,) = stored.execute(
+            "SELECT COUNT(*) FROM cancellations_cancellationrequest r JOIN orders_order o ON o.id = r.order_id "
+            "WHERE o.web_order_number = 'WEB-1001'"
+        ).fetchone()
+    finally:
+        stored.close()
+    assert requests == 1  # the four refused requests changed nothing; the one after the lock, once
