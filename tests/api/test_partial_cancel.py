@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.test import Client
+
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_confirm
 from countermand.integration.models import IntegrationJob
@@ -198,3 +200,17 @@ def test_patch_repeating_an_open_whole_order_request_with_lines_is_409(world):
     )
     assert (refused.status_code, refused.json()["blockers"][0]["code"]) == (409, "ALREADY_REQUESTED")
     assert "asks for something else (the whole order)" in refused.json()["message"]
+
+
+def test_the_schema_gives_patch_the_same_lines_field_as_post_cancel(db):
+    schema = Client().get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def request_lines(path: str, method: str) -> dict:
+        ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]["properties"]["lines"]
+
+    patched = request_lines("/api/v1/orders/{orderNumber}", "patch")
+    assert patched == request_lines("/api/v1/orders/{orderNumber}/cancel", "post")
+    assert patched["type"] == "array"
+    assert "LINES_NOT_CANCELLABLE" in schema["paths"]["/api/v1/orders/{orderNumber}"]["patch"]["description"]
