@@ -9,7 +9,10 @@ repeat answer what the first one did, instead of `409 ALREADY_REQUESTED` — a s
   `422 IDEMPOTENCY_KEY_REUSED`. Error answers are not stored: a repeat runs again (a 409 says the same
   again; after a 503 outage it is the retry the client meant).
 - **Same-user repeat**: a cancel refused only because the order already has an open cancellation that this
-  user asked for answers 200 with the order and that request — with or without a key.
+  user asked for answers 200 with the order and that request — with or without a key — when it asks the same
+  thing (the same lines and quantities, or both the whole order). A cancel asking for something else is
+  `409 ORDER_NOT_CANCELLABLE` / `ALREADY_REQUESTED`, saying the open request asks for something else: a 200
+  would tell the client that what it asked now is being cancelled.
 
 Expired keys are purged with the job retention (`idempotency_keys_purge`, registered in `ApiConfig.ready()`).
 """
@@ -20,7 +23,8 @@ import datetime
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -31,11 +35,12 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from countermand.api.models import IdempotentRequest
+from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.selectors import open_cancellation_of
 from countermand.cancellations.services import OrderNotCancellable
 from countermand.core.errors import ValidationFailed
 from countermand.orders.models import Order
-from countermand.orders.policies import ALREADY_REQUESTED
+from countermand.orders.policies import ALREADY_REQUESTED, Blocker, quantity_text
 
 HEADER = "Idempotency-Key"
 KEY_LIFETIME = datetime.timedelta(hours=24)
@@ -81,11 +86,42 @@ def _stored(user_id: int, key: str) -> IdempotentRequest | None:
     ).first()
 
 
+def _asks_same(open_request: CancellationRequest, lines: Sequence[tuple[int, Decimal]]) -> bool:
+    asked = {int(number): Decimal(quantity) for number, quantity in lines}
+    if len(asked) != len(lines):  # a line asked twice is not what any request asks (LINE_REPEATED)
+        return False
+    return asked == {line.line_number: line.quantity for line in open_request.lines.all()}
+
+
+def _asks_something_else(open_request: CancellationRequest) -> OrderNotCancellable:
+    open_lines = sorted(open_request.lines.all(), key=lambda line: line.line_number)
+    what = (
+        ", ".join(f"line {line.line_number} × {quantity_text(line.quantity)}" for line in open_lines)
+        if open_lines
+        else "the whole order"
+    )
+    return OrderNotCancellable(
+        [
+            Blocker(
+                ALREADY_REQUESTED,
+                f"Your open cancellation request of this order asks for something else ({what}); "
+                "wait for its answer before asking for another.",
+            )
+        ]
+    )
+
+
 def cancel_idempotent(
-    request: Request, *, order: Order, cancel: Callable[[], object], answer: Callable[[], dict[str, Any]]
+    request: Request,
+    *,
+    order: Order,
+    lines: Sequence[tuple[int, Decimal]],
+    cancel: Callable[[], object],
+    answer: Callable[[], dict[str, Any]],
 ) -> Response:
     """Run a cancel endpoint's `cancel` (the service call) and return `answer()` (the order as the endpoint
-    shows it), with the module's two rules for repeats."""
+    shows it), with the module's two rules for repeats. `lines` are the (line number, quantity) pairs the
+    cancel asks for (none: the whole order): a same-user repeat must ask what the open request asks."""
     user_id = request.user.pk
     assert user_id is not None  # the cancel endpoints are for signed-in users only
     key = request.headers.get(HEADER)
@@ -103,10 +139,13 @@ def cancel_idempotent(
         try:
             cancel()
         except OrderNotCancellable as exc:
-            if {b.code for b in exc.blockers} != {ALREADY_REQUESTED} or open_cancellation_of(
-                order_id=order.pk, user_id=user_id
-            ) is None:
+            if {b.code for b in exc.blockers} != {ALREADY_REQUESTED}:
                 raise
+            open_request = open_cancellation_of(order_id=order.pk, user_id=user_id)
+            if open_request is None:
+                raise
+            if not _asks_same(open_request, lines):
+                raise _asks_something_else(open_request) from exc
             # A repeat of this user's own request: the answer it would have had (nothing changed).
         body = answer()
         if key is not None:

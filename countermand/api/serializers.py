@@ -377,9 +377,11 @@ class CancelRequestSerializer(serializers.Serializer):
 
 class OrderPatchSerializer(serializers.Serializer):
     """`PATCH /api/v1/orders/{orderNumber}` as the original storefront sends it: the order (or part of it)
-    with `status` set to CancellationRequested. Other fields of the order are accepted and ignored."""
+    with `status` set to CancellationRequested, and `lines` for a partial cancellation (as `POST …/cancel`).
+    Other fields of the order are accepted and ignored."""
 
     status = TextField(max_length=50)
     cancellationReason = TextField(max_length=100, required=False, help_text="Required to request a cancellation.")
     note = TextField(max_length=2000, required=False, allow_blank=True, default="")
     erpOrderNumber = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    lines = cancel_lines_field()

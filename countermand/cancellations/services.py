@@ -32,6 +32,7 @@ from countermand.orders.policies import (
     Eligibility,
     LineBlockerCode,
     cancellation_eligibility,
+    line_quantity_cancellable,
     line_quantity_remaining,
     quantity_text,
 )
@@ -313,6 +314,8 @@ def cancellation_confirm(
     A partial request cancels its lines' quantities — or `cancelled_lines`, when the ERP reported what it
     actually cancelled (it wins) — updates the lines' totals and the order's, and leaves the order in its
     status (the ERP's `erp_status` when it reports one) unless nothing of it is left: then it is cancelled.
+    A whole-order request cancels what each line still has open (its `quantity_cancelled`), in this
+    transaction.
     """
     with transaction.atomic():
         request, order = _lock_request(request_id)
@@ -336,6 +339,8 @@ def cancellation_confirm(
             # ERP answering "Cancelled" about the cancellation itself must not cancel what is left.
             reported = erp_status if erp_status and erp_status != cancelled else ""
             status = cancelled if not left else (reported or request.previous_status)
+        else:
+            _lines_cancel_open(order)
         order_erp_status_apply(
             order_id=order.pk,
             erp_status=status,
@@ -351,6 +356,19 @@ def cancellation_confirm(
 
 
 CENT = Decimal("0.01")
+
+
+def _lines_cancel_open(order: Order) -> None:
+    """A whole-order cancellation took effect: each line of the (locked) order has what was still open
+    (ordered - shipped - cancelled) cancelled, so a cancelled order shows nothing left to cancel. Totals
+    stay as they are (the ERP's figures for the cancelled order)."""
+    changed = []
+    for line in OrderLine.objects.select_for_update().filter(order=order):
+        open_quantity = line_quantity_cancellable(line)
+        if open_quantity > 0:
+            line.quantity_cancelled += open_quantity
+            changed.append(line)
+    OrderLine.objects.bulk_update(changed, ["quantity_cancelled"])
 
 
 def _lines_cancel(

@@ -97,14 +97,18 @@ def lines_differ(order: Order, lines: Sequence[Mapping[str, Any]]) -> bool:
     return ours != sorted(_line_key(line) for line in lines)
 
 
-def lines_with_cancellations(order: Order, erp_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def lines_with_cancellations(
+    order: Order, erp_lines: list[dict[str, Any]], *, cancelled: bool = False
+) -> list[dict[str, Any]]:
     """The ERP's lines, keeping what we know was cancelled of them (the order's lines are prefetched).
 
     An ERP that reports `quantity_cancelled` is taken at its word. One that does not (Tryton keeps a
     sale line's reduced quantity only) reports, for a line we cancelled part of, what is left of it: our
     ordered quantity stays and the cancelled quantity is the difference — so a further reduction made in
     the ERP shows as cancelled too, and the ERP's quantities win. Lines without cancellations are as the
-    ERP says.
+    ERP says. An order the ERP reports `cancelled` keeps our quantities on such lines: a cancelled sale keeps
+    its lines' quantities (Tryton), which are then not what is left (a confirmed whole-order cancellation
+    cancelled all that was open).
     """
     ours = {line.line_number: line for line in order.lines.all()}
     result = []
@@ -114,7 +118,10 @@ def lines_with_cancellations(order: Order, erp_lines: list[dict[str, Any]]) -> l
             result.append(values)
             continue
         values = dict(values)
-        if "quantity_ordered" not in values:
+        if cancelled:
+            values["quantity_ordered"] = line.quantity_ordered
+            values["quantity_cancelled"] = line.quantity_cancelled
+        elif "quantity_ordered" not in values:
             values["quantity_cancelled"] = line.quantity_cancelled
         else:
             left = Decimal(str(values["quantity_ordered"]))
@@ -235,7 +242,9 @@ class OrderHistoryReconciler:
         if erp.erp_order_number and order.erp_order_number != erp.erp_order_number:
             changes["erp_order_number"] = erp.erp_order_number
         erp_lines = (
-            None if erp.lines is None else lines_with_cancellations(order, [line.values() for line in erp.lines])
+            None
+            if erp.lines is None
+            else lines_with_cancellations(order, [line.values() for line in erp.lines], cancelled=erp.cancelled)
         )
         lines = erp_lines if erp_lines is not None and lines_differ(order, erp_lines) else None
 

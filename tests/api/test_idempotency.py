@@ -136,3 +136,50 @@ def test_a_cancel_whose_answer_was_lost_to_a_dropped_connection_is_answered_200_
         without_key = http.post(path, json={"reason": "Other"}, headers=auth)  # a client that sends no key
         assert without_key.status_code == 200, without_key.text
     assert CancellationRequest.objects.filter(order__web_order_number="WEB-1001").count() == 1
+
+
+def test_a_buyer_whose_open_request_cancels_line_2_asking_for_line_3_or_the_whole_order_is_409(world):
+    client = world.api("buyer_c1000")
+    line_2 = {"reason": "Other", "lines": [{"lineNumber": 2, "quantity": 40}]}
+    first = cancel(client, "WEB-1009", line_2)
+    assert first.status_code == 200, first.json()
+    for other in (
+        {"reason": "Other", "lines": [{"lineNumber": 3, "quantity": 1}]},
+        {"reason": "Other", "lines": [{"lineNumber": 2, "quantity": 10}]},  # same line, another quantity
+        {"reason": "Other", "lines": [{"lineNumber": 2, "quantity": 40}, {"lineNumber": 3, "quantity": 1}]},
+        {"reason": "Other"},  # the whole order
+    ):
+        refused = cancel(client, "WEB-1009", other)
+        assert refused.status_code == 409, (other, refused.json())
+        body = refused.json()
+        assert body["code"] == "ORDER_NOT_CANCELLABLE"
+        assert [b["code"] for b in body["blockers"]] == ["ALREADY_REQUESTED"]
+        assert "asks for something else (line 2 × 40)" in body["message"]
+    again = cancel(client, "WEB-1009", {"reason": "Other", "lines": [{"lineNumber": 2, "quantity": "40.000"}]})
+    assert again.status_code == 200  # the same ask: a repeat
+    assert again.json()["cancellation"] == first.json()["cancellation"]
+    assert CancellationRequest.objects.filter(order__web_order_number="WEB-1009").count() == 1
+
+
+def test_a_buyer_whose_open_request_cancels_the_whole_order_asking_for_a_line_is_409(world):
+    client = world.api("buyer_c1000")
+    assert cancel(client, "WEB-1009", {"reason": "Other"}).status_code == 200
+    refused = cancel(client, "WEB-1009", {"reason": "Other", "lines": [{"lineNumber": 3, "quantity": 1}]})
+    assert (refused.status_code, refused.json()["blockers"][0]["code"]) == (409, "ALREADY_REQUESTED")
+    assert "asks for something else (the whole order)" in refused.json()["message"]
+    assert cancel(client, "WEB-1009", {"reason": "Other", "lines": []}).status_code == 200  # whole order again
+
+
+def test_the_admin_api_repeat_of_its_own_request_asking_for_other_lines_is_409(world):
+    admin = world.api("order_admin")
+    path = "/api/v1/admin/orders/WEB-1009/cancel"
+    line_1 = {"reason": "Customer called", "lines": [{"lineNumber": 1, "quantity": 10}]}
+    assert admin.post(path, line_1, content_type=JSON).status_code == 200
+    assert admin.post(path, line_1, content_type=JSON).status_code == 200  # the same ask: a repeat
+    for other in ({"reason": "Customer called", "lines": [{"lineNumber": 3, "quantity": 1}]}, {"reason": "Other"}):
+        refused = admin.post(path, other, content_type=JSON)
+        assert refused.status_code == 409, refused.json()
+        assert refused.json()["code"] == "ORDER_NOT_CANCELLABLE"
+        assert [b["code"] for b in refused.json()["blockers"]] == ["ALREADY_REQUESTED"]
+        assert "asks for something else (line 1 × 10)" in refused.json()["message"]
+    assert CancellationRequest.objects.filter(order__web_order_number="WEB-1009").count() == 1

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.test import Client
+
 from countermand.cancellations.models import CancellationRequest
 from countermand.cancellations.services import cancellation_confirm
 from countermand.integration.models import IntegrationJob
@@ -113,3 +115,102 @@ def test_the_admin_api_cancels_lines_even_where_the_website_does_not_offer_it(wo
     assert response.status_code == 200, response.json()
     assert response.json()["cancellation"]["lines"] == [{"lineNumber": 1, "quantity": 10.0, "quantityConfirmed": None}]
     assert CancellationRequest.objects.get(order__web_order_number="WEB-1009").channel == "admin"
+
+
+def test_a_confirmed_whole_order_cancellation_leaves_every_line_with_nothing_cancellable(world):
+    OrderLine.objects.filter(order__web_order_number="WEB-1009", line_number=3).update(quantity_shipped=2)
+    client = world.api("buyer_c1000")
+    assert cancel(client, "WEB-1009", {"reason": "Other"}).status_code == 200
+    request = CancellationRequest.objects.get(order__web_order_number="WEB-1009")
+    IntegrationJob.objects.update(status="Success")
+    cancellation_confirm(request_id=request.pk)
+    after = client.get("/api/v1/orders/WEB-1009").json()
+    assert after["status"] == "Cancelled"
+    assert after["orderLines"]
+    for line in after["orderLines"]:
+        assert line["qtyCancellable"] == 0.0, line
+        assert line["qtyCancelled"] == line["qtyOrdered"] - line["qtyShipped"], line
+    assert [b["code"] for line in after["orderLines"] for b in line["cancelBlockers"]]
+
+
+def test_a_whole_order_confirmation_after_a_partial_one_cancels_only_what_was_still_open(world):
+    client = world.api("buyer_c1000")
+    assert (
+        cancel(client, "WEB-1009", {"reason": "Other", "lines": [{"lineNumber": 2, "quantity": 40}]}).status_code == 200
+    )
+    IntegrationJob.objects.update(status="Success")
+    cancellation_confirm(request_id=CancellationRequest.objects.get(order__web_order_number="WEB-1009").pk)
+    assert cancel(client, "WEB-1009", {"reason": "Other"}).status_code == 200
+    IntegrationJob.objects.update(status="Success")
+    whole = CancellationRequest.objects.filter(order__web_order_number="WEB-1009").latest("pk")
+    cancellation_confirm(request_id=whole.pk)
+    line_2 = OrderLine.objects.get(order__web_order_number="WEB-1009", line_number=2)
+    assert (line_2.quantity_ordered, line_2.quantity_cancelled, line_2.quantity_cancellable) == (100, 100, 0)
+
+
+def patch(client, number, body):
+    return client.patch(f"/api/v1/orders/{number}", body, content_type=JSON)
+
+
+def test_patch_with_lines_cancels_those_lines_as_post_cancel_does(world):
+    response = patch(
+        world.api("buyer_c1000"),
+        "WEB-1009",
+        {
+            "status": "CancellationRequested",
+            "cancellationReason": "Other",
+            "lines": [{"lineNumber": 2, "quantity": 40}],
+        },
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "Submitted"  # a partial cancellation leaves the status alone
+    assert body["cancellation"]["lines"] == [{"lineNumber": 2, "quantity": 40.0, "quantityConfirmed": None}]
+    assert CancellationRequest.objects.get(order__web_order_number="WEB-1009").channel == "api"
+
+
+def test_patch_with_lines_answers_the_same_errors_as_post_cancel(world):
+    client = world.api("buyer_c1000")
+    base = {"status": "CancellationRequested", "cancellationReason": "Other"}
+    for lines in ([{"lineNumber": 1}], [{"lineNumber": 1, "quantity": 0}], "2"):
+        malformed = patch(client, "WEB-1009", {**base, "lines": lines})
+        posted = cancel(client, "WEB-1009", {"reason": "Other", "lines": lines})
+        assert (malformed.status_code, malformed.json()["code"]) == (400, "VALIDATION_FAILED")
+        assert malformed.json()["fields"] == posted.json()["fields"]
+    above = patch(client, "WEB-1009", {**base, "lines": [{"lineNumber": 9, "quantity": 1}]})
+    assert (above.status_code, above.json()["code"]) == (409, "LINES_NOT_CANCELLABLE")
+    assert [b["code"] for b in above.json()["blockers"]] == ["LINE_NOT_FOUND"]
+    setting_set(name="AllowPartialCancellation", value=False, website=world.store)
+    disabled = patch(client, "WEB-1009", {**base, "lines": [{"lineNumber": 1, "quantity": 1}]})
+    assert [b["code"] for b in disabled.json()["blockers"]] == ["PARTIAL_CANCELLATION_DISABLED"]
+    other_status = patch(client, "WEB-1009", {"status": "Submitted", "lines": [{"lineNumber": 1, "quantity": 1}]})
+    assert (other_status.status_code, other_status.json()["code"]) == (400, "UNSUPPORTED_STATUS_CHANGE")
+    assert not CancellationRequest.objects.filter(order__web_order_number="WEB-1009").exists()
+
+
+def test_patch_repeating_an_open_whole_order_request_with_lines_is_409(world):
+    client = world.api("buyer_c1000")
+    assert (
+        patch(client, "WEB-1009", {"status": "CancellationRequested", "cancellationReason": "Other"}).status_code == 200
+    )
+    refused = patch(
+        client,
+        "WEB-1009",
+        {"status": "CancellationRequested", "cancellationReason": "Other", "lines": [{"lineNumber": 3, "quantity": 1}]},
+    )
+    assert (refused.status_code, refused.json()["blockers"][0]["code"]) == (409, "ALREADY_REQUESTED")
+    assert "asks for something else (the whole order)" in refused.json()["message"]
+
+
+def test_the_schema_gives_patch_the_same_lines_field_as_post_cancel(db):
+    schema = Client().get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def request_lines(path: str, method: str) -> dict:
+        ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]["properties"]["lines"]
+
+    patched = request_lines("/api/v1/orders/{orderNumber}", "patch")
+    assert patched == request_lines("/api/v1/orders/{orderNumber}/cancel", "post")
+    assert patched["type"] == "array"
+    assert "LINES_NOT_CANCELLABLE" in schema["paths"]["/api/v1/orders/{orderNumber}"]["patch"]["description"]

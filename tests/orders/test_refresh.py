@@ -3,6 +3,7 @@ here a plugin's, in memory, through the same API the built-in connectors use."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -17,7 +18,7 @@ from countermand.integration.services import job_definition_save, job_enqueue
 from countermand.integration.testing import ListLogger, run_due_jobs
 from countermand.orders.models import Order
 from countermand.orders.reconcile import OrderHistoryReconciler
-from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory
+from tests.factories import ConnectionFactory, JobDefinitionFactory, OrderFactory, OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +191,34 @@ def test_the_refresh_records_an_erp_cancellation_and_skips_an_order_number_it_ma
     assert Order.objects.get(web_order_number="W3").status == "Cancelled"
     assert not Order.objects.filter(web_order_number="W/2").exists()
     assert job.logs.filter(message__contains="cannot contain '/'").exists()
+
+
+@pytest.mark.usefixtures("ledger_type")
+def test_the_refresh_of_a_cancelled_order_keeps_the_lines_cancelled_quantities(shop):
+    """A confirmed whole-order cancellation cancelled what each line had open; an ERP that keeps only net
+    quantities reports the cancelled sale's lines unchanged, which are not "what is left" of them."""
+    order = OrderFactory(website=shop.website, customer=shop.customer, web_order_number="W1", status="Cancelled")
+    OrderLineFactory(
+        order=order,
+        line_number=1,
+        quantity_ordered=Decimal(5),
+        quantity_shipped=Decimal(1),
+        quantity_cancelled=Decimal(4),
+        line_total=Decimal("50.00"),
+    )
+    OrderLineFactory(
+        order=order, line_number=2, quantity_ordered=Decimal(3), quantity_cancelled=Decimal(3), line_total=0
+    )
+    lines = (
+        ErpOrderLine(line_number=1, product_number="WID-1", quantity_ordered=Decimal(5), quantity_shipped=Decimal(1)),
+        ErpOrderLine(line_number=2, product_number="WID-1", quantity_ordered=Decimal(2)),  # reduced before
+    )
+    LEDGER["W1"] = dataclasses.replace(erp_order("W1", "Cancelled", lines=lines), cancelled=True)
+
+    ledger_refresh(shop)
+
+    quantities = {
+        line.line_number: (line.quantity_ordered, line.quantity_cancelled, line.quantity_cancellable)
+        for line in order.lines.all()
+    }
+    assert quantities == {1: (5, 4, 0), 2: (3, 3, 0)}

@@ -585,9 +585,11 @@ class AdminOrderCancelView(AdminView):
             raise PermissionDenied(
                 "Forcing a cancellation needs the force-cancel permission.", code="FORCE_NOT_ALLOWED"
             )
+        lines = cancel_lines_pairs(body.validated_data["lines"])
         return cancel_idempotent(
             request,
             order=order,
+            lines=lines,
             cancel=lambda: order_cancel_request(
                 order=order,
                 actor=actor,
@@ -595,7 +597,7 @@ class AdminOrderCancelView(AdminView):
                 reason_code=body.validated_data["reason"],
                 note=body.validated_data["note"],
                 force=body.validated_data["force"],
-                lines=cancel_lines_pairs(body.validated_data["lines"]),
+                lines=lines,
             ),
             answer=lambda: admin_order_data(order, request),
         )

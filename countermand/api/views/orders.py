@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -119,23 +120,35 @@ class OrderDetailView(BuyerView):
         responses={200: OrderDetailSerializer},
         description='Compatibility with the original storefront: `{"status": "CancellationRequested", '
         '"cancellationReason": "…"}` requests the cancellation (as `POST …/cancel` does). A `status` equal '
-        "to the order's current status changes nothing; any other status is refused (400).",
+        "to the order's current status changes nothing; any other status is refused (400). With `lines` "
+        "(and status CancellationRequested), only those quantities of those lines, as with `POST …/cancel`: "
+        "a line that cannot be is 409 LINES_NOT_CANCELLABLE with `blockers` [{lineNumber, code, message}].",
     )
     def patch(self, request: Request, orderNumber: str) -> Response:
         order = buyer_order_get(self.actor, orderNumber)
         body = OrderPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        lines = cancel_lines_pairs(body.validated_data["lines"])
         return cancel_idempotent(
             request,
             order=order,
-            cancel=lambda: self._status_change(order, body.validated_data),
+            lines=lines,
+            cancel=lambda: self._status_change(order, body.validated_data, lines),
             answer=lambda: order_detail_data(order, self.actor),
         )
 
-    def _status_change(self, order: Order, data: dict[str, Any]) -> None:
+    def _status_change(self, order: Order, data: dict[str, Any], lines: list[tuple[int, Decimal]]) -> None:
         wanted = data["status"].strip()
-        if wanted != order.status:
-            requested_status = setting_get("CancellationRequestedStatus")
+        requested_status = setting_get("CancellationRequestedStatus")
+        if lines and wanted != requested_status:
+            raise ValidationFailed(
+                f"`lines` asks for a partial cancellation: send them with status {requested_status}.",
+                code="UNSUPPORTED_STATUS_CHANGE",
+                fields={"lines": [f"Only with status {requested_status}."]},
+            )
+        # Lines are a request even when the order already shows the requested status (a whole-order request
+        # is open): the service refuses it, and a repeat is told apart from a different ask.
+        if wanted != order.status or lines:
             if wanted != requested_status:
                 raise ValidationFailed(
                     f"A buyer can only change an order's status to {requested_status} (request its cancellation).",
@@ -155,6 +168,7 @@ class OrderDetailView(BuyerView):
                 channel=CancellationRequest.Channel.API,
                 reason_code=reason,
                 note=data["note"],
+                lines=lines,
             )
 
 
@@ -171,22 +185,25 @@ class OrderCancelView(BuyerView):
         "(Requested → Sent → Confirmed | Denied). Not cancellable: 409 ORDER_NOT_CANCELLABLE with `blockers`. "
         "With `lines`, only those quantities of those lines (partial cancellation, when the website allows it); "
         "a line that cannot be: 409 LINES_NOT_CANCELLABLE with `blockers` [{lineNumber, code, message}]. "
-        "A repeat by the same buyer while their request is open answers 200 with it; see `Idempotency-Key`.",
+        "A repeat by the same buyer while their request is open answers 200 with it when it asks the same (same "
+        "lines and quantities, or both the whole order), else 409 ALREADY_REQUESTED; see `Idempotency-Key`.",
     )
     def post(self, request: Request, orderNumber: str) -> Response:
         order = buyer_order_get(self.actor, orderNumber)
         body = CancelRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        lines = cancel_lines_pairs(body.validated_data["lines"])
         return cancel_idempotent(
             request,
             order=order,
+            lines=lines,
             cancel=lambda: order_cancel_request(
                 order=order,
                 actor=self.actor,
                 channel=CancellationRequest.Channel.API,
                 reason_code=body.validated_data["reason"],
                 note=body.validated_data["note"],
-                lines=cancel_lines_pairs(body.validated_data["lines"]),
+                lines=lines,
             ),
             answer=lambda: order_detail_data(order, self.actor),
         )
