@@ -97,6 +97,7 @@ class Claim:
     connection_id: int | None
     probe: bool
     claimed_at: datetime.datetime
+    start_logged: bool = False  # the claim wrote the attempt's first log lines (ERP jobs, see claim_jobs)
 
 
 @dataclass
@@ -233,6 +234,16 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
                 f"({', '.join(['%s'] * len(definition_ids))}) AND (last_run_at IS NULL OR last_run_at < %s)",
                 [at(now), *definition_ids, at(now - datetime.timedelta(seconds=1))],
             )
+        # An ERP job's log must say the attempt started before the ERP is called (the call may hang, the
+        # worker die). Written here, with the rows locked, it costs the attempt no write transaction of its
+        # own before the call: on SQLite that one queued behind the finisher for the write lock.
+        job_logs_write(
+            {
+                job_id: attempt_start_lines(worker_id, attempt + 1, max_attempts, probe=job_id in probes)
+                for job_id, attempt, max_attempts, _, connection_id in picked
+                if connection_id is not None
+            }
+        )
     return [
         Claim(
             job_id=job_id,
@@ -242,9 +253,29 @@ def claim_jobs(*, worker_id: str, limit: int, lease_seconds: float, connection_l
             connection_id=connection_id,
             probe=job_id in probes,
             claimed_at=now,
+            start_logged=connection_id is not None,
         )
         for job_id, attempt, max_attempts, definition_id, connection_id in picked
     ]
+
+
+def attempt_start_lines(worker_id: str, attempt: int, max_attempts: int, *, probe: bool) -> list[LogLine]:
+    """The first log lines of an attempt: the claim writes them for ERP jobs, `attempt_run` for the others."""
+    lines = [
+        LogLine(
+            Level.INFO, f"Attempt {attempt} of {max_attempts} started by worker {worker_id}.", "Countermand", attempt
+        )
+    ]
+    if probe:
+        lines.append(
+            LogLine(
+                Level.INFO,
+                "This attempt probes whether the ERP answers again (circuit breaker half-open).",
+                "Countermand",
+                attempt,
+            )
+        )
+    return lines
 
 
 def _erp_jobs_pick(now: datetime.datetime, room: int) -> tuple[list[tuple[int, int, int, int, int | None]], set[int]]:

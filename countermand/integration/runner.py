@@ -171,9 +171,14 @@ def attempt_run(
     log = JobLogBuffer(job_id=job.pk, attempt=claim.attempt, debugging=definition.debugging_enabled)
     log.redactor = connection_redactor(job.connection if job.connection_id else None)  # secrets out of log/error
     log.module_name = "Countermand"
-    log.info(f"Attempt {claim.attempt} of {job.max_attempts} started by worker {worker_id}.")
-    if claim.probe:
-        log.info("This attempt probes whether the ERP answers again (circuit breaker half-open).")
+    # An ERP job's claim wrote these lines already (queue.claim_jobs): nothing to flush before its call.
+    lines = (
+        []
+        if claim.start_logged
+        else queue.attempt_start_lines(worker_id, claim.attempt, job.max_attempts, probe=claim.probe)
+    )
+    for line in lines:
+        log.info(line.message)
 
     def ended(kind: queue.AttemptKind, error: str = "", result: dict[str, Any] | None = None) -> queue.AttemptOutcome:
         return queue.AttemptOutcome(

@@ -424,3 +424,27 @@ def test_a_claim_reads_the_attempt_it_starts_and_stamps_the_definitions_last_run
     assert all(c.max_attempts == 3 and c.definition_id == noop.pk and c.connection_id is None for c in claims)
     noop.refresh_from_db()
     assert noop.last_run_at is not None
+
+
+def test_the_claim_of_an_erp_job_logs_its_start_before_the_attempt_runs_and_the_run_logs_it_once(erp_noop, noop):
+    from countermand.integration.runner import attempt_execute
+
+    erp_job, free_job = enqueue(erp_noop)[0], enqueue(noop)[0]
+    IntegrationConnection.objects.update(
+        breaker_state=Breaker.OPEN,
+        breaker_failures=2,
+        breaker_open_until=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    claims = {c.job_id: c for c in queue.claim_jobs(worker_id="w1", limit=5, lease_seconds=30)}
+    # Visible before the ERP is called (the call may hang, the worker die): written with the claim.
+    assert list(erp_job.logs.values_list("sequence", "message")) == [
+        (1, "Attempt 1 of 2 started by worker w1."),
+        (2, "This attempt probes whether the ERP answers again (circuit breaker half-open)."),
+    ]
+    assert not free_job.logs.exists()  # a job that calls no ERP logs with its outcome, in the finish
+    for claim in claims.values():
+        assert attempt_execute(claim, worker_id="w1").applied
+    erp_lines = list(erp_job.logs.values_list("sequence", "message"))
+    assert [s for s, _ in erp_lines] == list(range(1, len(erp_lines) + 1))
+    assert [m for _, m in erp_lines].count("Attempt 1 of 2 started by worker w1.") == 1
+    assert free_job.logs.filter(message="Attempt 1 of 3 started by worker w1.").count() == 1
